@@ -1,0 +1,71 @@
+"""Settings read from the environment: quick mode and the data root.
+
+``LRCOURSE_QUICK=1`` shrinks data and epochs so that every chapter runs in well
+under a minute on two CPU cores (CI and the test suite set it). Unset, chapters
+do the full run that the published book shows.
+
+``LRCOURSE_DATA`` names the folder that holds ``MNIST/raw/``. Without it the
+loaders use a per-user cache folder and may download into it.
+
+Both are read at call time, never at import, so a notebook or a test can change
+them with ``os.environ`` and see the effect at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def is_quick() -> bool:
+    """Whether quick mode is on (``LRCOURSE_QUICK`` is ``1``, ``true``, ``yes`` or ``on``).
+
+    >>> import os
+    >>> os.environ["LRCOURSE_QUICK"] = "1"; is_quick()
+    True
+    >>> os.environ["LRCOURSE_QUICK"] = "0"; is_quick()
+    False
+    """
+    raw = os.environ.get("LRCOURSE_QUICK", "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"LRCOURSE_QUICK must be 1/0, true/false, yes/no or on/off, not {raw!r}")
+
+
+def pick(quick: T, full: T) -> T:
+    """Return ``quick`` in quick mode and ``full`` otherwise.
+
+    Chapters write their sizes once, both ways: ``epochs = pick(quick=1, full=10)``.
+
+    >>> import os
+    >>> os.environ["LRCOURSE_QUICK"] = "1"; pick(quick=1, full=10)
+    1
+    >>> os.environ["LRCOURSE_QUICK"] = ""; pick(quick=1, full=10)
+    10
+    """
+    return quick if is_quick() else full
+
+
+def default_cache() -> Path:
+    """The per-user folder used when ``LRCOURSE_DATA`` is not set."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lrcourse"
+
+
+def data_root() -> Path:
+    """The folder that holds the data sets (``LRCOURSE_DATA``, else the user cache).
+
+    >>> import os
+    >>> os.environ["LRCOURSE_DATA"] = "/srv/data"; str(data_root())
+    '/srv/data'
+    """
+    configured = os.environ.get("LRCOURSE_DATA", "").strip()
+    return Path(configured).expanduser() if configured else default_cache()

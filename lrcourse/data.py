@@ -1,0 +1,107 @@
+"""Data sets of the course, held in memory as tensors.
+
+MNIST is read straight from its four original archives (``MNIST/raw/*.gz`` under
+:func:`lrcourse.data_root`), which is faster than a ``DataLoader`` over PIL
+images and needs no worker processes. If the archives are missing, torchvision
+downloads them into the same folder; offline, one clear error says how to get them.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lrcourse.config import data_root
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # over the 60,000 training images
+_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+class DataMissingError(FileNotFoundError):
+    """A data set is not on disk and could not be downloaded."""
+
+
+def load_mnist(
+    split: str = "train",
+    *,
+    root: str | Path | None = None,
+    normalize: bool = True,
+    download: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST as ``(images, labels)``: float32 ``(N, 1, 28, 28)`` and int64 ``(N,)``.
+
+    ``split`` is ``"train"`` (60,000 images) or ``"test"`` (10,000). With
+    ``normalize`` the pixels are scaled to [0, 1] and standardized with the
+    training set's mean and standard deviation, as ``ToTensor`` followed by
+    ``Normalize((0.1307,), (0.3081,))`` would do.
+
+    >>> images, labels = load_mnist("test")  # doctest: +SKIP
+    >>> images.shape, labels[:5].tolist()  # doctest: +SKIP
+    (torch.Size([10000, 1, 28, 28]), [7, 2, 1, 0, 4])
+    """
+    if split not in _MNIST_FILES:
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    raw = mnist_raw_folder(root, download=download)
+    image_file, label_file = _MNIST_FILES[split]
+    images = torch.from_numpy(_read_idx(raw / image_file)).unsqueeze(1)
+    labels = torch.from_numpy(_read_idx(raw / label_file)).long()
+    if not normalize:
+        return images, labels
+    return (images.float() / 255 - MNIST_MEAN) / MNIST_STD, labels
+
+
+def mnist_raw_folder(root: str | Path | None = None, *, download: bool = True) -> Path:
+    """The folder holding the four MNIST archives, downloading them if allowed and needed."""
+    root = Path(root) if root is not None else data_root()
+    raw = root / "MNIST" / "raw"
+    if _has_mnist(raw):
+        return raw
+    if download:
+        _download_mnist(root)
+        if _has_mnist(raw):
+            return raw
+    raise DataMissingError(_missing_message(raw))
+
+
+def _has_mnist(raw: Path) -> bool:
+    return all((raw / name).is_file() for pair in _MNIST_FILES.values() for name in pair)
+
+
+def _download_mnist(root: Path) -> None:
+    from torchvision.datasets import MNIST  # only needed for the download
+
+    try:
+        for train in (True, False):
+            MNIST(root, train=train, download=True)
+    except Exception as error:  # offline: URLError, RuntimeError, OSError ... all mean the same here
+        raise DataMissingError(f"{_missing_message(root / 'MNIST' / 'raw')}\nThe download failed: {error}") from None
+
+
+def _missing_message(raw: Path) -> str:
+    names = ", ".join(name for pair in _MNIST_FILES.values() for name in pair)
+    return (
+        f"MNIST is not in {raw} and could not be downloaded. Put the four archives ({names}) "
+        "in that folder, or set LRCOURSE_DATA to a folder that holds MNIST/raw/ "
+        "(for example LRCOURSE_DATA=../shared/data), or run once with internet access."
+    )
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (the format of the MNIST archives), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as file:
+        data = file.read()
+    zero, dtype_code, ndim = data[0] * 256 + data[1], data[2], data[3]
+    if zero != 0 or dtype_code != 0x08:  # 0x08: unsigned bytes, the only type MNIST uses
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: expected {shape}, found {body.size} values")
+    return body.reshape(shape).copy()

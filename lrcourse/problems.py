@@ -1,0 +1,124 @@
+"""Toy problems whose answers are known: chapters and tests share them.
+
+A :class:`Quadratic` is ``f(x) = 1/2 * sum_i h_i x_i**2``: its Hessian is
+``diag(h)``, its minimum is at 0, and gradient descent on it decouples into one
+scalar recursion per coordinate, which is why every statement about learning
+rates can be checked on it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Quadratic:
+    """``f(x) = 1/2 * sum_i h_i x_i**2`` with curvatures ``h`` (the Hessian's eigenvalues).
+
+    >>> f = Quadratic((1.0, 10.0))
+    >>> f.L, f.mu, f.condition
+    (10.0, 1.0, 10.0)
+    >>> f(np.array([1.0, 1.0])), f.grad(np.array([1.0, 1.0])).tolist()
+    (5.5, [1.0, 10.0])
+    """
+
+    curvatures: tuple[float, ...]
+
+    def __post_init__(self):
+        if len(self.curvatures) == 0 or min(self.curvatures) <= 0:
+            raise ValueError(f"curvatures must be positive and non-empty, not {self.curvatures!r}")
+
+    @property
+    def dim(self) -> int:
+        return len(self.curvatures)
+
+    @property
+    def L(self) -> float:
+        """The largest curvature: the smoothness constant that bounds stable rates."""
+        return max(self.curvatures)
+
+    @property
+    def mu(self) -> float:
+        """The smallest curvature: it sets how slowly the flattest direction converges."""
+        return min(self.curvatures)
+
+    @property
+    def condition(self) -> float:
+        """The condition number ``kappa = L / mu``."""
+        return self.L / self.mu
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The loss at ``x``; ``x`` may hold many points along its leading axes (last axis: coordinates)."""
+        x = np.asarray(x, dtype=float)
+        return 0.5 * np.sum(np.asarray(self.curvatures) * x**2, axis=-1)
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.curvatures) * np.asarray(x, dtype=float)
+
+    def contraction(self, lr: float) -> float:
+        """How much one gradient step with rate ``lr`` shrinks the slowest coordinate: ``max_i |1 - lr h_i|``.
+
+        Below 1 the iterates converge at that rate; above 1 they diverge.
+
+        >>> Quadratic((1.0, 10.0)).contraction(2 / 11)  # the best rate: (kappa - 1) / (kappa + 1)
+        0.8181818181818182
+        """
+        return max(abs(1 - lr * h) for h in self.curvatures)
+
+    @property
+    def max_stable_lr(self) -> float:
+        """``2 / L``: any smaller positive rate converges, any larger one diverges."""
+        return 2 / self.L
+
+    @property
+    def best_lr(self) -> float:
+        """``2 / (L + mu)``: the fixed rate with the smallest contraction."""
+        return 2 / (self.L + self.mu)
+
+    @property
+    def best_contraction(self) -> float:
+        """``(kappa - 1) / (kappa + 1)``: the contraction at :attr:`best_lr`."""
+        return (self.condition - 1) / (self.condition + 1)
+
+
+def quadratic(condition: float = 10.0, L: float = 1.0, dim: int = 2) -> Quadratic:
+    """A quadratic with largest curvature ``L`` and condition number ``condition``.
+
+    The curvatures are spread geometrically from ``L / condition`` up to ``L``.
+
+    >>> quadratic(condition=100, L=2.0, dim=3).curvatures
+    (0.02, 0.2, 2.0)
+    """
+    if condition < 1:
+        raise ValueError(f"condition must be at least 1, not {condition!r}")
+    if L <= 0:
+        raise ValueError(f"L must be positive, not {L!r}")
+    if dim < 1:
+        raise ValueError(f"dim must be at least 1, not {dim!r}")
+    if dim == 1:
+        return Quadratic((float(L),))
+    curvatures = L * np.geomspace(1 / condition, 1, dim)
+    return Quadratic(tuple(float(np.round(h, 15)) for h in curvatures))
+
+
+def gradient_descent(problem, lr: float, x0, steps: int) -> np.ndarray:
+    """Run ``x <- x - lr * grad(x)`` for ``steps`` steps; return all ``steps + 1`` iterates.
+
+    ``problem`` is anything with a ``grad(x)`` method. Iterates that overflow
+    are kept as ``inf``/``nan`` so that divergence shows in the result.
+
+    >>> gradient_descent(Quadratic((2.0,)), lr=0.25, x0=[1.0], steps=3)[:, 0].tolist()
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, not {lr!r}")
+    if steps < 0:
+        raise ValueError(f"steps must be non-negative, not {steps!r}")
+    path = np.empty((steps + 1, np.size(x0)))
+    path[0] = x0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(steps):
+            path[k + 1] = path[k] - lr * problem.grad(path[k])
+    return path
