@@ -122,3 +122,57 @@ def gradient_descent(problem, lr: float, x0, steps: int) -> np.ndarray:
         for k in range(steps):
             path[k + 1] = path[k] - lr * problem.grad(path[k])
     return path
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticRegression:
+    """Mean logistic loss with an L2 penalty: a smooth, non-quadratic, convex problem.
+
+    ``f(w) = mean_i log(1 + exp(-y_i x_i . w)) + l2/2 * |w|^2`` with labels ``y`` in {-1, +1}.
+    Its Hessian is ``X^T D X / n + l2 I`` with ``D = diag(p_i (1 - p_i)) <= 1/4``, which gives
+    the global smoothness bound :attr:`L` and the local curvature :meth:`sharpness`.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    l2: float = 0.0
+
+    def __call__(self, w: np.ndarray) -> float:
+        margins = self.y * (self.X @ w)
+        return float(np.mean(np.logaddexp(0.0, -margins)) + 0.5 * self.l2 * w @ w)
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        margins = self.y * (self.X @ w)
+        weights = -self.y * _sigmoid(-margins)  # d/dm log(1 + e^-m) = -sigmoid(-m)
+        return self.X.T @ weights / len(self.y) + self.l2 * w
+
+    def hessian(self, w: np.ndarray) -> np.ndarray:
+        p = _sigmoid(self.X @ w)
+        return (self.X.T * (p * (1 - p))) @ self.X / len(self.y) + self.l2 * np.eye(self.X.shape[1])
+
+    def sharpness(self, w: np.ndarray) -> float:
+        """The largest eigenvalue of the Hessian at ``w``: the local curvature."""
+        return float(np.linalg.eigvalsh(self.hessian(w))[-1])
+
+    @property
+    def L(self) -> float:
+        """A global smoothness bound: ``lambda_max(X^T X) / (4 n) + l2``."""
+        return float(np.linalg.eigvalsh(self.X.T @ self.X)[-1] / (4 * len(self.y)) + self.l2)
+
+
+def logistic_regression(n: int = 400, dim: int = 2, l2: float = 1e-2, seed: int = 0) -> LogisticRegression:
+    """Two overlapping Gaussian classes in ``dim`` dimensions, labels in {-1, +1}.
+
+    >>> problem = logistic_regression(n=100, seed=0)
+    >>> problem.X.shape, sorted(set(problem.y.tolist()))
+    ((100, 2), [-1.0, 1.0])
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.choice([-1.0, 1.0], size=n)
+    centers = np.outer(y, np.linspace(1.0, 0.5, dim))
+    X = centers + rng.normal(scale=1.5, size=(n, dim)) * np.linspace(1.0, 3.0, dim)
+    return LogisticRegression(X, y, l2)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * z))  # stable for large |z|

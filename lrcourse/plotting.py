@@ -1,0 +1,67 @@
+"""Plotting helpers that chapters call, so their cells stay short.
+
+Each function draws on a Matplotlib ``Axes`` (a new one if none is given) and
+returns it, so a chapter can add labels or combine panels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _axes(ax=None):
+    return ax if ax is not None else plt.figure(figsize=(5, 4)).add_subplot()
+
+
+def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None, levels: int = 15):
+    """Level sets of a 2-D ``problem`` (a callable on arrays of points) over ``extent``.
+
+    >>> from lrcourse.problems import Quadratic
+    >>> contour(Quadratic((1.0, 4.0))).get_xlabel()
+    '$x_1$'
+    """
+    ax = _axes(ax)
+    x1, x2 = np.meshgrid(np.linspace(*extent[:2], 200), np.linspace(*extent[2:], 200))
+    values = problem(np.stack([x1, x2], axis=-1))
+    finite = values[np.isfinite(values)]
+    spaced = np.geomspace(max(finite.min(), 1e-3 * finite.max()), finite.max(), levels)
+    ax.contour(x1, x2, values, levels=spaced, colors="0.75", linewidths=0.8)
+    ax.plot(0, 0, marker="*", color="black", markersize=10, linestyle="none")
+    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+    return ax
+
+
+def paths(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None):
+    """Iterates of 2-D runs (``label -> array of shape (steps + 1, 2)``) over the problem's contours."""
+    ax = contour(problem, extent, ax=ax)
+    for label, path in iterates.items():
+        inside = np.all(np.abs(path) < 1e3 * max(np.abs(extent)), axis=1)
+        ax.plot(*path[inside].T, marker="o", markersize=3, linewidth=1.2, label=label)
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def curves(
+    values: Mapping[str, np.ndarray],
+    ax=None,
+    log: bool = True,
+    xlabel: str = "step",
+    ylabel: str = "loss",
+):
+    """One line per ``label -> values``, against their index, on a log scale by default.
+
+    >>> ax = curves({"a": np.array([1.0, 0.5, 0.25])})
+    >>> ax.get_yscale(), ax.get_xlabel()
+    ('log', 'step')
+    """
+    ax = _axes(ax)
+    for label, series in values.items():
+        ax.plot(np.asarray(series, dtype=float), label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize="small")
+    return ax
