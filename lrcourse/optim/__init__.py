@@ -1,0 +1,25 @@
+"""The optimizers of the course, each a ``torch.optim.Optimizer`` that reads like its formula.
+
+Every class takes the keyword names and defaults of its ``torch.optim`` namesake and
+is tested against it, so one can be swapped for the other; options that only choose
+an implementation (``foreach``, ``fused``, ``capturable``, ``differentiable``) are
+not offered. Each class's ``update`` method is its rule for one parameter, one
+statement per equation; the loop around it is :class:`lrcourse.optim.base.Optimizer`.
+
+>>> import torch
+>>> from lrcourse import optim
+>>> theta = torch.nn.Parameter(torch.ones(3))
+>>> opt = optim.Adam([theta], lr=0.1)
+>>> isinstance(opt, torch.optim.Optimizer)
+True
+"""
+
+from lrcourse.optim.adadelta import Adadelta
+from lrcourse.optim.adagrad import Adagrad
+from lrcourse.optim.adam import Adam, AdamW
+from lrcourse.optim.nadam import NAdam
+from lrcourse.optim.radam import RAdam
+from lrcourse.optim.rmsprop import RMSprop
+from lrcourse.optim.sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam"]
