@@ -20,7 +20,7 @@ class Quadratic:
     >>> f = Quadratic((1.0, 10.0))
     >>> f.L, f.mu, f.condition
     (10.0, 1.0, 10.0)
-    >>> f(np.array([1.0, 1.0])), f.grad(np.array([1.0, 1.0])).tolist()
+    >>> float(f(np.array([1.0, 1.0]))), f.grad(np.array([1.0, 1.0])).tolist()
     (5.5, [1.0, 10.0])
     """
 
@@ -62,8 +62,8 @@ class Quadratic:
 
         Below 1 the iterates converge at that rate; above 1 they diverge.
 
-        >>> Quadratic((1.0, 10.0)).contraction(2 / 11)  # the best rate: (kappa - 1) / (kappa + 1)
-        0.8181818181818182
+        >>> round(Quadratic((1.0, 10.0)).contraction(2 / 11), 6)  # the best rate: 9 / 11
+        0.818182
         """
         return max(abs(1 - lr * h) for h in self.curvatures)
 

@@ -1,0 +1,93 @@
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lrcourse import data
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as file:
+        file.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path):
+    """A fake MNIST in the real archive format: 3 training and 2 test images."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 3), ("test", 2)):
+        images, labels = data._MNIST_FILES[split]
+        write_idx(raw / images, rng.integers(0, 256, size=(n, 28, 28)))
+        write_idx(raw / labels, np.arange(n))
+    return tmp_path
+
+
+def test_reads_the_archive_format_exactly(tiny_mnist):
+    images, labels = data.load_mnist("train", root=tiny_mnist, normalize=False)
+    assert images.shape == (3, 1, 28, 28) and images.dtype == torch.uint8
+    assert labels.tolist() == [0, 1, 2] and labels.dtype == torch.int64
+    expected = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28))
+    assert np.array_equal(images[:, 0].numpy(), expected)
+
+
+def test_normalizes_like_to_tensor_then_normalize(tiny_mnist):
+    raw, _ = data.load_mnist("test", root=tiny_mnist, normalize=False)
+    normalized, _ = data.load_mnist("test", root=tiny_mnist)
+    expected = (raw.float() / 255 - 0.1307) / 0.3081
+    torch.testing.assert_close(normalized, expected)
+
+
+def test_missing_data_offline_gives_one_clear_error(tmp_path, monkeypatch):
+    def offline(root):
+        raise data.DataMissingError(data._missing_message(root / "MNIST" / "raw") + "\nThe download failed: offline")
+
+    monkeypatch.setattr(data, "_download_mnist", offline)
+    with pytest.raises(data.DataMissingError, match="LRCOURSE_DATA"):
+        data.load_mnist(root=tmp_path)
+
+
+def test_download_failure_is_reported_as_missing_data(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class Offline:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Offline)
+    with pytest.raises(data.DataMissingError, match="could not be downloaded"):
+        data.load_mnist(root=tmp_path)
+
+
+def test_no_download_when_not_allowed(tmp_path):
+    with pytest.raises(data.DataMissingError, match=str(tmp_path)):
+        data.load_mnist(root=tmp_path, download=False)
+
+
+def test_bad_split_is_an_error(tiny_mnist):
+    with pytest.raises(ValueError, match="split"):
+        data.load_mnist("validation", root=tiny_mnist)
+
+
+def test_truncated_archive_is_an_error(tiny_mnist):
+    path = tiny_mnist / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as file:
+        file.write(bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + b"\x01\x02")
+    with pytest.raises(ValueError, match="truncated"):
+        data.load_mnist("test", root=tiny_mnist)
+
+
+@pytest.mark.skipif(not os.environ.get("LRCOURSE_DATA"), reason="LRCOURSE_DATA names no real MNIST")
+def test_real_mnist_has_the_known_statistics():
+    images, labels = data.load_mnist("test", download=False)
+    assert images.shape == (10_000, 1, 28, 28)
+    assert labels[:5].tolist() == [7, 2, 1, 0, 4]  # the first five test digits, as published
+    train, train_labels = data.load_mnist("train", download=False)
+    assert train.shape == (60_000, 1, 28, 28)
+    assert torch.bincount(train_labels).tolist()[:2] == [5923, 6742]
+    assert abs(train.mean().item()) < 1e-3 and abs(train.std().item() - 1) < 1e-3

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from lrcourse import problems
+
+
+def test_quadratic_values_by_hand():
+    f = problems.Quadratic((1.0, 10.0))
+    assert f(np.array([2.0, 1.0])) == pytest.approx(0.5 * (4 + 10))
+    assert f.grad(np.array([2.0, 1.0])).tolist() == [2.0, 10.0]
+    assert (f.L, f.mu, f.condition) == (10.0, 1.0, 10.0)
+    assert f.max_stable_lr == pytest.approx(0.2)
+    assert f.best_lr == pytest.approx(2 / 11)
+    assert f.best_contraction == pytest.approx(9 / 11)
+
+
+def test_quadratic_evaluates_many_points_at_once():
+    f = problems.Quadratic((1.0, 4.0))
+    grid = np.array([[[0.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]]])
+    assert f(grid).tolist() == [[0.0, 0.5], [2.0, 2.5]]
+
+
+def test_quadratic_factory_spreads_curvatures():
+    q = problems.quadratic(condition=100, L=2.0, dim=3)
+    assert q.curvatures == pytest.approx((0.02, 0.2, 2.0))
+    assert q.condition == pytest.approx(100)
+    assert problems.quadratic(dim=1).curvatures == (1.0,)
+
+
+@pytest.mark.parametrize("kwargs", [dict(condition=0.5), dict(L=0.0), dict(dim=0)])
+def test_quadratic_factory_rejects_bad_input(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        problems.quadratic(**kwargs)
+
+
+def test_nonpositive_curvature_is_an_error():
+    with pytest.raises(ValueError, match="curvatures"):
+        problems.Quadratic((1.0, 0.0))
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.25, 0.45, 0.55])
+def test_gradient_descent_follows_the_closed_form(lr):
+    path = problems.gradient_descent(problems.Quadratic((4.0,)), lr, x0=[1.0], steps=30)
+    np.testing.assert_allclose(path[:, 0], (1 - 4 * lr) ** np.arange(31), rtol=1e-12)
+
+
+def test_contraction_is_the_slowest_ratio_and_is_smallest_at_the_best_rate():
+    f = problems.quadratic(condition=10)
+    assert f.contraction(0.5) == pytest.approx(max(abs(1 - 0.5 * 0.1), abs(1 - 0.5)))
+    grid = np.linspace(0.01, 2.5, 2001)
+    best = grid[np.argmin([f.contraction(lr) for lr in grid])]
+    assert best == pytest.approx(f.best_lr, abs=grid[1] - grid[0])
+    assert f.contraction(f.best_lr) == pytest.approx(f.best_contraction)
+
+
+def test_divergence_is_kept_in_the_path():
+    path = problems.gradient_descent(problems.Quadratic((1.0,)), lr=1e3, x0=[1.0], steps=200)
+    assert not np.isfinite(path[-1, 0])
+
+
+@pytest.mark.parametrize("lr,steps", [(0.0, 1), (-1.0, 1), (0.1, -1)])
+def test_gradient_descent_rejects_bad_input(lr, steps):
+    with pytest.raises(ValueError):
+        problems.gradient_descent(problems.Quadratic((1.0,)), lr, x0=[1.0], steps=steps)
+
+
+def test_logistic_regression_gradient_and_hessian_match_finite_differences():
+    f = problems.logistic_regression(n=50, dim=3, seed=1)
+    w = np.array([0.3, -0.2, 0.5])
+    eps = 1e-6
+    unit = np.eye(3)
+    numeric_grad = [(f(w + eps * e) - f(w - eps * e)) / (2 * eps) for e in unit]
+    np.testing.assert_allclose(f.grad(w), numeric_grad, rtol=1e-6, atol=1e-9)
+    numeric_hessian = np.array([(f.grad(w + eps * e) - f.grad(w - eps * e)) / (2 * eps) for e in unit])
+    np.testing.assert_allclose(f.hessian(w), numeric_hessian, rtol=1e-5, atol=1e-8)
+
+
+def test_logistic_regression_smoothness_bounds_the_sharpness():
+    f = problems.logistic_regression(seed=2)
+    rng = np.random.default_rng(0)
+    assert all(f.sharpness(w) <= f.L + 1e-12 for w in rng.normal(size=(20, 2)))
+    assert f.sharpness(np.zeros(2)) == pytest.approx(f.L)  # p = 1/2 everywhere at w = 0
