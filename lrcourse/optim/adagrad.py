@@ -79,7 +79,12 @@ class Adagrad(Optimizer):
 def _sparse_update(theta, g, G, lr_t, eps):
     """The same two equations, on the rows a sparse gradient touches."""
     g = g.coalesce()  # the update is not linear in g, so each index must appear once
-    rows, g_rows = g.indices(), g.values()
-    G.add_(torch.sparse_coo_tensor(rows, g_rows**2, g.shape))  # G_t = G_{t-1} + g_t^2
+    g_rows = g.values()
+    G.add_(_same_rows(g, g_rows**2))  # G_t = G_{t-1} + g_t^2
     std_rows = G.sparse_mask(g).values().sqrt_().add_(eps)  # sqrt(G_t) + eps, on those rows
-    theta.add_(torch.sparse_coo_tensor(rows, g_rows / std_rows, g.shape), alpha=-lr_t)
+    theta.add_(_same_rows(g, g_rows / std_rows), alpha=-lr_t)  # theta_t = theta_{t-1} - eta_t g_t / (sqrt(G_t) + eps)
+
+
+def _same_rows(g, values):
+    """A sparse tensor with ``g``'s (valid, coalesced) indices and new values."""
+    return torch.sparse_coo_tensor(g.indices(), values, g.shape, check_invariants=False, is_coalesced=True)
