@@ -91,3 +91,32 @@ def test_real_mnist_has_the_known_statistics():
     assert train.shape == (60_000, 1, 28, 28)
     assert torch.bincount(train_labels).tolist()[:2] == [5923, 6742]
     assert abs(train.mean().item()) < 1e-3 and abs(train.std().item() - 1) < 1e-3
+
+
+def test_mnist_keeps_the_first_examples_on_the_device(tiny_mnist):
+    images, labels = data.mnist("train", size=2, device="cpu", root=tiny_mnist)
+    full, full_labels = data.load_mnist("train", root=tiny_mnist)
+    assert torch.equal(images, full[:2]) and labels.tolist() == [0, 1]
+    assert images.device.type == "cpu" and images.dtype == torch.float32
+
+
+def test_mnist_quick_mode_takes_the_quick_subset(tiny_mnist, monkeypatch):
+    monkeypatch.setitem(data.QUICK_MNIST_SIZES, "train", 2)
+    monkeypatch.setenv("LRCOURSE_QUICK", "1")
+    assert len(data.mnist("train", root=tiny_mnist)[0]) == 2
+    monkeypatch.setenv("LRCOURSE_QUICK", "0")
+    assert len(data.mnist("train", root=tiny_mnist)[0]) == 3
+
+
+@pytest.mark.parametrize("size", [0, -1, 2.5, True])
+def test_mnist_rejects_a_bad_size(tiny_mnist, size):
+    with pytest.raises(ValueError, match="size"):
+        data.mnist("train", size=size, root=tiny_mnist)
+
+
+@pytest.mark.skipif(not os.environ.get("LRCOURSE_DATA"), reason="LRCOURSE_DATA names no real MNIST")
+def test_real_mnist_quick_subset_has_every_class(monkeypatch):
+    monkeypatch.setenv("LRCOURSE_QUICK", "1")
+    images, labels = data.mnist("test", download=False)
+    assert images.shape == (data.QUICK_MNIST_SIZES["test"], 1, 28, 28)
+    assert torch.bincount(labels, minlength=10).min() >= 50
