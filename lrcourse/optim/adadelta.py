@@ -60,6 +60,7 @@ class Adadelta(Optimizer):
         if wd != 0:
             g = g.add(theta, alpha=wd)  # g <- g + lambda theta
         v.mul_(rho).addcmul_(g, g, value=1 - rho)  # v_t = rho v_{t-1} + (1 - rho) g_t^2
-        delta = u.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)  # Delta_t = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) g_t
+        # Delta_t = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) * g_t
+        delta = u.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)
         u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u_t = rho u_{t-1} + (1 - rho) Delta_t^2
         theta.add_(delta, alpha=-lr)  # theta_t = theta_{t-1} - lr Delta_t

@@ -73,7 +73,8 @@ class Adagrad(Optimizer):
             _sparse_update(theta, g, G, lr_t, eps)
             return
         G.addcmul_(g, g)  # G_t = G_{t-1} + g_t^2
-        theta.addcdiv_(g, G.sqrt().add_(eps), value=-lr_t)  # theta_t = theta_{t-1} - eta_t g_t / (sqrt(G_t) + eps)
+        # theta_t = theta_{t-1} - eta_t g_t / (sqrt(G_t) + eps)
+        theta.addcdiv_(g, G.sqrt().add_(eps), value=-lr_t)
 
 
 def _sparse_update(theta, g, G, lr_t, eps):
@@ -82,9 +83,11 @@ def _sparse_update(theta, g, G, lr_t, eps):
     g_rows = g.values()
     G.add_(_same_rows(g, g_rows**2))  # G_t = G_{t-1} + g_t^2
     std_rows = G.sparse_mask(g).values().sqrt_().add_(eps)  # sqrt(G_t) + eps, on those rows
-    theta.add_(_same_rows(g, g_rows / std_rows), alpha=-lr_t)  # theta_t = theta_{t-1} - eta_t g_t / (sqrt(G_t) + eps)
+    # theta_t = theta_{t-1} - eta_t g_t / (sqrt(G_t) + eps), on those rows
+    theta.add_(_same_rows(g, g_rows / std_rows), alpha=-lr_t)
 
 
 def _same_rows(g, values):
     """A sparse tensor with ``g``'s (valid, coalesced) indices and new values."""
-    return torch.sparse_coo_tensor(g.indices(), values, g.shape, check_invariants=False, is_coalesced=True)
+    return torch.sparse_coo_tensor(g.indices(), values, g.shape,
+                                   check_invariants=False, is_coalesced=True)

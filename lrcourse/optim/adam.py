@@ -78,10 +78,12 @@ class Adam(Optimizer):
         m.lerp_(g, 1 - beta1)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
         if group["amsgrad"]:
-            v = torch.maximum(state["v_max"], v, out=state["v_max"])  # v_max_t = max(v_max_{t-1}, v_t), used as v_t
+            # v_max_t = max(v_max_{t-1}, v_t), used in place of v_t from here on
+            v = torch.maximum(state["v_max"], v, out=state["v_max"])
         m_hat = m / (1 - beta1**t)  # m_hat = m_t / (1 - beta1^t)
         v_hat = v / (1 - beta2**t)  # v_hat = v_t / (1 - beta2^t)
-        theta.addcdiv_(m_hat, v_hat.sqrt_().add_(eps), value=-lr)  # theta_t = theta_{t-1} - lr m_hat / (sqrt(v_hat) + eps)
+        # theta_t = theta_{t-1} - lr m_hat / (sqrt(v_hat) + eps)
+        theta.addcdiv_(m_hat, v_hat.sqrt_().add_(eps), value=-lr)
 
 
 class AdamW(Adam):

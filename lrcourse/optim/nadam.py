@@ -81,5 +81,7 @@ class NAdam(Optimizer):
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
         v_hat = v / (1 - beta2**t)  # v_hat = v_t / (1 - beta2^t)
         denom = v_hat.sqrt_().add_(eps)  # sqrt(v_hat) + eps
-        theta.addcdiv_(g, denom, value=-lr * (1 - mu) / (1 - mu_product))  # the gradient's share
-        theta.addcdiv_(m, denom, value=-lr * mu_next / (1 - mu_product * mu_next))  # the look-ahead momentum
+        # theta_t = theta_{t-1} - lr [(1 - mu_t) g_t / (1 - prod_{i<=t} mu_i)
+        #                             + mu_{t+1} m_t / (1 - prod_{i<=t+1} mu_i)] / (sqrt(v_hat) + eps)
+        theta.addcdiv_(g, denom, value=-lr * (1 - mu) / (1 - mu_product))
+        theta.addcdiv_(m, denom, value=-lr * mu_next / (1 - mu_product * mu_next))

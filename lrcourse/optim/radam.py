@@ -81,11 +81,13 @@ class RAdam(Optimizer):
         m.lerp_(g, 1 - beta1)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
         v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
         m_hat = m / (1 - beta1**t)  # m_hat = m_t / (1 - beta1^t)
-        rho_inf = 2 / (1 - beta2) - 1  # rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)  # rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
-        if rho_t > 5:
-            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))  # r_t
-            l = math.sqrt(1 - beta2**t) / v.sqrt().add_(eps)  # l_t = sqrt(1 - beta2^t) / (sqrt(v_t) + eps)  # noqa: E741
+        rho_inf = 2 / (1 - beta2) - 1  # how many gradients v averages, in the limit t -> infinity
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)  # ... and at step t
+        if rho_t > 5:  # v_t averages enough gradients: rectified adaptive step
+            # r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            # l_t = sqrt(1 - beta2^t) / (sqrt(v_t) + eps)
+            l = math.sqrt(1 - beta2**t) / v.sqrt().add_(eps)  # noqa: E741 (the paper's symbol)
             theta.add_(m_hat.mul_(l), alpha=-lr * r)  # theta_t = theta_{t-1} - lr r_t m_hat l_t
         else:
             theta.add_(m_hat, alpha=-lr)  # theta_t = theta_{t-1} - lr m_hat
