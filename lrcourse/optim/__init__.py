@@ -5,6 +5,9 @@ is tested against it, so one can be swapped for the other; options that only cho
 an implementation (``foreach``, ``fused``, ``capturable``, ``differentiable``) are
 not offered. Each class's ``update`` method is its rule for one parameter, one
 statement per equation; the loop around it is :class:`lrcourse.optim.base.Optimizer`.
+The state of a parameter is named in the book's symbols (``m``, ``v``, ``t``, ...), so
+a ``state_dict`` saved by one of these loads into the same class here, not into
+``torch.optim``'s.
 
 >>> import torch
 >>> from lrcourse import optim

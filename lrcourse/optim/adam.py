@@ -19,10 +19,10 @@ class Adam(Optimizer):
             \theta_{t-1} \leftarrow (1 - \eta \lambda)\, \theta_{t-1} \\
         m_t &= \beta_1\, m_{t-1} + (1 - \beta_1)\, g_t \\
         v_t &= \beta_2\, v_{t-1} + (1 - \beta_2)\, g_t^2 \\
-        v^{\max}_t &= \max(v^{\max}_{t-1}, v_t),
-            \ \text{used for } v_t \text{ below} \quad \text{(AMSGrad only)} \\
         \hat m_t &= m_t / (1 - \beta_1^t) \\
-        \hat v_t &= v_t / (1 - \beta_2^t) \\
+        \hat v_t &= v_t / (1 - \beta_2^t)
+            \quad\text{or, AMSGrad:}\quad
+            \hat v_t = v^{\max}_t / (1 - \beta_2^t),\ v^{\max}_t = \max(v^{\max}_{t-1}, v_t) \\
         \theta_t &= \theta_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
 
     The update uses the bias-corrected first moment :math:`\hat m_t`, not the raw

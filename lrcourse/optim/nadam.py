@@ -9,8 +9,8 @@ class NAdam(Optimizer):
     r"""NAdam (Dozat, 2016), as ``torch.optim.NAdam``.
 
     The momentum coefficient warms up over time: with ``momentum_decay`` :math:`\psi`,
-    :math:`\mu_t = \beta_1 \bigl(1 - \tfrac12\, 0.96^{t \psi}\bigr)`. Step
-    :math:`t = 1, 2, \dots` does, elementwise:
+    :math:`\mu_t = \beta_1 \bigl(1 - \tfrac12\, 0.96^{t \psi}\bigr)`. With weight decay
+    :math:`\lambda`, step :math:`t = 1, 2, \dots` does, elementwise:
 
     .. math::
 
