@@ -1,0 +1,119 @@
+r"""Drive any torch optimizer with schedules: :func:`attach`, the thin adapter.
+
+The adapter follows PyTorch's scheduler protocol (``step()`` after ``optimizer.step()``,
+``get_last_lr()``, ``state_dict()`` / ``load_state_dict()``), so a training loop written for
+``torch.optim.lr_scheduler`` takes it unchanged. Its whole state is one number, the step:
+after ``k`` calls of :meth:`Scheduler.step`, each group's rate is its schedule at step ``k``,
+
+.. math::
+    \text{group}_g[\text{lr}] = f_g(k),
+
+written afresh every time, never derived from the rate before. So a resumed run gets the
+same rates whichever order the optimizer and the scheduler are built and loaded in, and
+the adapter never wraps or patches ``optimizer.step``.
+
+>>> import torch
+>>> from lrcourse.schedules import attach, cosine
+>>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=1.0)
+>>> sched = attach(opt, cosine(0.1, total_steps=10))
+>>> for _ in range(5):
+...     opt.step()
+...     sched.step()
+>>> sched.get_last_lr(), sched.state_dict()
+([0.05...], {'step': 5})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from lrcourse.schedules._base import check_callable, check_steps, value
+
+
+def _per_group(name: str, schedule, n_groups: int) -> tuple[Callable, ...]:
+    """One schedule for every group, or one per group (a list or tuple of ``n_groups``)."""
+    if isinstance(schedule, list | tuple):
+        if len(schedule) != n_groups:
+            raise ValueError(f"{name} must be one schedule or one per parameter group ({n_groups}), got {len(schedule)}")
+        return tuple(check_callable(name, s) for s in schedule)
+    return (check_callable(name, schedule),) * n_groups
+
+
+class Scheduler:
+    """What :func:`attach` returns: sets each group's ``lr`` (and momentum) from its schedule at the current step.
+
+    ``momentum`` schedules set ``group["betas"][0]`` in groups that have ``betas`` (Adam and
+    its kin) and ``group["momentum"]`` in groups that have ``momentum`` (SGD, RMSprop).
+
+    >>> import torch
+    >>> from lrcourse.schedules import constant, exponential
+    >>> opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)]},
+    ...                        {"params": [torch.zeros(1, requires_grad=True)]}], lr=1.0)
+    >>> sched = Scheduler(opt, [constant(0.1), exponential(0.1, gamma=0.5)])
+    >>> opt.step(); sched.step(); sched.get_last_lr()
+    [0.1, 0.05]
+    """
+
+    def __init__(self, optimizer, schedule: Callable | Sequence[Callable], momentum=None):
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        self.schedules = _per_group("schedule", schedule, n)
+        self.momenta = None if momentum is None else _per_group("momentum", momentum, n)
+        if self.momenta is not None:
+            for group in optimizer.param_groups:
+                if "betas" not in group and "momentum" not in group:
+                    raise ValueError("momentum needs an optimizer whose groups have 'momentum' or 'betas'")
+        self.step_count = 0
+        self._apply()
+
+    def _apply(self) -> None:
+        """Write every group's rate (and momentum) at the current step."""
+        k = self.step_count
+        for g, group in enumerate(self.optimizer.param_groups):
+            group["lr"] = value(self.schedules[g], k)
+            if self.momenta is not None:
+                mu = value(self.momenta[g], k)
+                if "betas" in group:
+                    group["betas"] = (mu, *group["betas"][1:])
+                else:
+                    group["momentum"] = mu
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self) -> None:
+        """Advance one step; call it after ``optimizer.step()``."""
+        self.step_count += 1
+        self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        """The rates this scheduler last set, one per parameter group."""
+        return list(self._last_lr)
+
+    def get_last_momentum(self) -> list[float]:
+        """The momentum (or :math:`\\beta_1`) of each parameter group now."""
+        return [g["betas"][0] if "betas" in g else g["momentum"] for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        """``{"step": k}``: the schedules are code, so the step is all there is to save."""
+        return {"step": self.step_count}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Go to the saved step and set the rates for it at once."""
+        self.step_count = check_steps("step", state["step"], minimum=0)
+        self._apply()
+
+
+def attach(optimizer, schedule: Callable | Sequence[Callable], momentum=None) -> Scheduler:
+    """Drive ``optimizer``'s rates (and optionally momentum or beta1) with schedules (see :class:`Scheduler`).
+
+    ``schedule`` is one schedule for all parameter groups or a list with one per group; so is
+    ``momentum``. The rates at step 0 are set at once, replacing those the optimizer was built with.
+
+    >>> import torch
+    >>> from lrcourse.schedules import one_cycle
+    >>> opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])
+    >>> s = one_cycle(0.01, total_steps=100)
+    >>> sched = attach(opt, s, momentum=s.momentum)
+    >>> round(opt.param_groups[0]["lr"], 6), opt.param_groups[0]["betas"]
+    (0.0004, (0.95, 0.999))
+    """
+    return Scheduler(optimizer, schedule, momentum)
