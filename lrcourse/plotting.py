@@ -65,3 +65,36 @@ def curves(
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize="small")
     return ax
+
+
+def animate(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5),
+            frames: int | None = None, interval: int = 150) -> str:
+    """A JavaScript animation (HTML) of several runs moving over the problem's contours.
+
+    Returns the HTML of Matplotlib's ``to_jshtml``: frames are embedded in the page,
+    so it plays offline in a notebook (``IPython.display.HTML``) and in the book.
+
+    >>> from lrcourse.problems import Quadratic
+    >>> html = animate(Quadratic((1.0, 4.0)), {"a": np.array([[1.0, 1.0], [0.5, 0.2]])})
+    >>> "<script" in html and "anim" in html
+    True
+    """
+    from matplotlib.animation import FuncAnimation
+
+    longest = max(len(path) for path in iterates.values())
+    frames = longest if frames is None else min(frames, longest)
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=72)
+    contour(problem, extent, ax=ax)
+    lines = {label: ax.plot([], [], marker="o", markersize=3, linewidth=1.2, label=label)[0] for label in iterates}
+    ax.legend(loc="lower right", fontsize="small")
+
+    def draw(frame):
+        for label, path in iterates.items():
+            lines[label].set_data(*path[: frame + 1].T)
+        ax.set_title(f"step {frame}")
+        return list(lines.values())
+
+    animation = FuncAnimation(fig, draw, frames=frames, interval=interval, blit=True)
+    html = animation.to_jshtml(default_mode="once")
+    plt.close(fig)
+    return html

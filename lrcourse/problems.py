@@ -176,3 +176,29 @@ def logistic_regression(n: int = 400, dim: int = 2, l2: float = 1e-2, seed: int 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.tanh(0.5 * z))  # stable for large |z|
+
+
+def run(problem, optimizer_class, x0, steps: int, **hyperparameters) -> np.ndarray:
+    """Iterates of a torch optimizer on a toy problem: ``steps + 1`` rows, float64.
+
+    ``optimizer_class`` is any ``torch.optim.Optimizer`` (ours or torch's) and
+    ``hyperparameters`` go to its constructor, which checks them. The gradient
+    comes from ``problem.grad``, so no autograd graph is built.
+
+    >>> from lrcourse.optim import SGD
+    >>> run(Quadratic((2.0,)), SGD, x0=[1.0], steps=3, lr=0.25)[:, 0].tolist()
+    [1.0, 0.5, 0.25, 0.125]
+    """
+    import torch  # the quadratics themselves need only NumPy
+
+    if steps < 0:
+        raise ValueError(f"steps must be non-negative, not {steps!r}")
+    theta = torch.tensor(np.asarray(x0, dtype=float).reshape(-1), requires_grad=True)
+    optimizer = optimizer_class([theta], **hyperparameters)
+    path = np.empty((steps + 1, theta.numel()))
+    path[0] = theta.detach().numpy()
+    for k in range(steps):
+        theta.grad = torch.as_tensor(problem.grad(theta.detach().numpy()))
+        optimizer.step()
+        path[k + 1] = theta.detach().numpy()
+    return path
