@@ -1,0 +1,18 @@
+"""Training helpers: one ``fit`` loop, its history, evaluation and checkpoints.
+
+The loop is split by concept: :mod:`~lrcourse.train.step` (accumulate and clip,
+shared with the LR finder), :mod:`~lrcourse.train.rates` (schedules),
+:mod:`~lrcourse.train.precision`, :mod:`~lrcourse.train.checkpoint`,
+:mod:`~lrcourse.train.history`, :mod:`~lrcourse.train.evaluate` and
+:mod:`~lrcourse.train.loop` (``fit`` itself).
+
+>>> from lrcourse.train import fit, History, evaluate
+>>> callable(fit) and History().loss == []
+True
+"""
+
+from lrcourse.train.evaluate import accuracy, evaluate
+from lrcourse.train.history import History
+from lrcourse.train.loop import DivergenceWarning, fit
+
+__all__ = ["DivergenceWarning", "History", "accuracy", "evaluate", "fit"]

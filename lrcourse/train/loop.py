@@ -1,0 +1,255 @@
+"""The training loop: ``fit`` runs epochs of accumulated, clipped, scheduled optimizer steps."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lrcourse.train import checkpoint as ckpt
+from lrcourse.train.evaluate import evaluate
+from lrcourse.train.history import History
+from lrcourse.train.precision import Precision
+from lrcourse.train.progress import progress_bar
+from lrcourse.train.rates import RateDriver
+from lrcourse.train.step import accumulate_gradients, check_clipping, clip_gradients, trainable_parameters
+from lrcourse.train.tensorboard import summary_writer
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training stopped because the loss (or the gradient) stopped being usable."""
+
+
+@dataclass
+class Position:
+    """Where a run is: updates done, current epoch, micro-batches of that epoch already used."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_done: int = 0
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    train_batches: Iterable,
+    *,
+    epochs: int,
+    schedule=None,
+    accumulate: int = 1,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+    mixed_precision: bool | torch.dtype = False,
+    val_data=None,
+    progress: bool = True,
+    divergence_factor: float | None = 100.0,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume_from: str | Path | None = None,
+    tensorboard_dir: str | Path | None = None,
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_batches``; return the :class:`History`.
+
+    - ``train_batches``: re-iterable ``(inputs, targets)`` batches, such as
+      :class:`lrcourse.batching.Batches` or a ``DataLoader``; ``set_epoch(e)`` is
+      called on it when it has one. ``loss_fn`` averages over its batch.
+    - ``schedule``: a callable ``step -> lr`` applied before each update, or an
+      LRScheduler stepped after it (see :class:`~lrcourse.train.rates.RateDriver`).
+    - ``accumulate=k``: each update uses the summed gradients of k micro-batches,
+      weighted so that it equals one batch k times larger; ``step`` counts updates.
+    - ``clip_norm`` / ``clip_value``: clip by global norm or by value; the history
+      records the norm before clipping (after unscaling in mixed precision).
+    - ``mixed_precision``: see :class:`~lrcourse.train.precision.Precision`.
+    - ``val_data``: ``(X, y)`` or batches, evaluated after each epoch.
+    - divergence: a non-finite loss or gradient norm, or a loss above
+      ``divergence_factor`` times the first one, stops training *before* the
+      update, with a :class:`DivergenceWarning` naming the step and rate; the
+      history is kept (``history.diverged`` holds the message).
+    - ``checkpoint``: file written after each epoch and every ``checkpoint_every``
+      updates; ``resume_from`` continues such a run exactly (same call, same ``epochs``).
+    - ``tensorboard_dir``: also log rate, loss and gradient norm there (needs ``tensorboard``).
+
+    >>> from lrcourse.batching import Batches
+    >>> _ = torch.manual_seed(0)
+    >>> X = torch.randn(64, 2); y = X @ torch.tensor([[2.0], [-1.0]])
+    >>> model = torch.nn.Linear(2, 1)
+    >>> history = fit(model, torch.nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1),
+    ...               Batches(X, y, batch_size=16), epochs=20, progress=False)
+    >>> len(history.loss), history.loss[-1] < 1e-6
+    (80, True)
+    """
+    _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every)
+    check_clipping(clip_norm, clip_value)
+    device = next(model.parameters()).device
+    trainer = _Trainer(model, loss_fn, optimizer, RateDriver(schedule, optimizer), Precision(mixed_precision, device))
+    trainer.set_limits(clip_norm=clip_norm, clip_value=clip_value, divergence_factor=divergence_factor)
+    history, position, saved = History(), Position(), None
+    if resume_from is not None:
+        saved = ckpt.load(resume_from, map_location="cpu")
+        history, position = trainer.load_state_dict(saved)
+    writer = summary_writer(tensorboard_dir) if tensorboard_dir is not None else None
+    bar = progress_bar(_total_steps(train_batches, epochs, accumulate), enabled=progress)
+    bar.update(position.step)
+    try:
+        for epoch in range(position.epoch, epochs):
+            model.train()
+            batches, trainer.epoch_rng = _epoch_batches(train_batches, epoch, position, saved)
+            groups = _groups(batches, accumulate)
+            saved = None  # only the first epoch after resuming replays saved generator states
+            for group in groups:
+                lr, loss, grad_norm, problem = trainer.update(group, position.step, history)
+                history.record_step(step=position.step, epoch=epoch, lr=lr, loss=loss, grad_norm=grad_norm)
+                _report(bar, writer, position.step, lr=lr, loss=loss, grad_norm=grad_norm)
+                if problem is not None:
+                    return _stop(history, f"training diverged at step {position.step} (epoch {epoch}) with lr={lr:.3g}: {problem}")
+                position.step, position.batches_done = position.step + 1, position.batches_done + len(group)
+                if checkpoint is not None and checkpoint_every and position.step % checkpoint_every == 0:
+                    ckpt.save(checkpoint, trainer.state_dict(history, position))
+            if position.batches_done == 0:
+                raise ValueError(f"train_batches produced no batches in epoch {epoch}: pass a re-iterable, not an iterator")
+            if val_data is not None:
+                metrics = evaluate(model, loss_fn, val_data)
+                history.record_validation(epoch=epoch, step=position.step, metrics=metrics)
+                _report_validation(bar, writer, position.step, metrics)
+            position = Position(step=position.step, epoch=epoch + 1, batches_done=0)
+            if checkpoint is not None:
+                ckpt.save(checkpoint, trainer.state_dict(history, position))
+        return history
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+
+
+class _Trainer:
+    """The objects of one run and the update they make together."""
+
+    def __init__(self, model, loss_fn, optimizer, rates: RateDriver, precision: Precision):
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.rates, self.precision = rates, precision
+        self.parameters = trainable_parameters(optimizer)
+        self.clip_norm = self.clip_value = self.divergence_factor = None
+        self.epoch_rng: dict | None = None  # the generators as they were when the current epoch began
+
+    def set_limits(self, *, clip_norm: float | None, clip_value: float | None, divergence_factor: float | None) -> None:
+        """Set the clipping thresholds and the loss ratio that counts as divergence."""
+        self.clip_norm, self.clip_value, self.divergence_factor = clip_norm, clip_value, divergence_factor
+
+    def update(self, micro_batches: list, step: int, history: History) -> tuple[float, float, float, str | None]:
+        """Compute, check and apply update ``step``; return its rate, loss, gradient norm and any problem."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = accumulate_gradients(self.model, self.loss_fn, micro_batches, self.precision)
+        self.precision.unscale_(self.optimizer)  # clip and measure the true gradient, not the scaled one
+        norm = clip_gradients(self.parameters, clip_norm=self.clip_norm, clip_value=self.clip_value)
+        lr = self.rates.before_update(step)
+        loss_value, norm_value = torch.stack([loss, norm.to(loss)]).tolist()  # the one host sync of the step
+        problem = self._problem(loss_value, norm_value, history.loss[0] if history.loss else loss_value)
+        if problem is None:
+            self.precision.step(self.optimizer)
+            self.rates.after_update()
+        return lr, loss_value, norm_value, problem
+
+    def _problem(self, loss: float, grad_norm: float, first_loss: float) -> str | None:
+        if not math.isfinite(loss):
+            return f"the loss is {loss}"
+        if not math.isfinite(grad_norm) and self.precision.scaler is None:  # with a scaler: a skipped step
+            return f"the gradient norm is {grad_norm}"
+        factor = self.divergence_factor
+        if factor is not None and first_loss > 0 and loss > factor * first_loss:
+            return f"the loss {loss:.4g} exceeds {factor:g} times the first loss {first_loss:.4g}"
+        return None
+
+    def state_dict(self, history: History, position: Position) -> dict:
+        """Everything needed to continue from ``position`` exactly."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.rates.state_dict(),
+            "precision": self.precision.state_dict(),
+            "history": history.state_dict(),
+            "position": vars(position).copy(),
+            "epoch_rng": self.epoch_rng,
+            "rng": ckpt.rng_state(),
+        }
+
+    def load_state_dict(self, saved: dict) -> tuple[History, Position]:
+        """Restore the model, optimizer, schedule and scaler; return the history and position."""
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.rates.load_state_dict(saved["schedule"])
+        self.precision.load_state_dict(saved["precision"])
+        return History.from_state_dict(saved["history"]), Position(**saved["position"])
+
+
+def _epoch_batches(train_batches, epoch: int, position: Position, saved: dict | None) -> tuple[Iterator, dict]:
+    """The micro-batches of ``epoch`` not yet used, with the generators as an unbroken run would have them.
+
+    Also returns the generators' state at the start of the epoch, for checkpoints.
+    """
+    resuming_mid_epoch = saved is not None and position.batches_done > 0
+    if resuming_mid_epoch:
+        ckpt.set_rng_state(saved["epoch_rng"])  # the data order (a DataLoader's shuffle) comes from here
+    epoch_rng = ckpt.rng_state()
+    if hasattr(train_batches, "set_epoch"):
+        train_batches.set_epoch(epoch)
+    batches = iter(train_batches)
+    for _ in range(position.batches_done if resuming_mid_epoch else 0):
+        next(batches)  # replay the part of the epoch already trained on
+    if saved is not None:
+        ckpt.set_rng_state(saved["rng"])  # then dropout and the rest continue where they were
+    return batches, epoch_rng
+
+
+def _groups(batches: Iterator, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` micro-batches (the last may be shorter)."""
+    while group := list(itertools.islice(batches, size)):
+        yield group
+
+
+def _total_steps(train_batches, epochs: int, accumulate: int) -> int | None:
+    try:
+        return epochs * math.ceil(len(train_batches) / accumulate)
+    except TypeError:  # an iterable without a length: the bar counts without a total
+        return None
+
+
+def _report(bar, writer, step: int, **values: float) -> None:
+    if not bar.disable:
+        bar.set_postfix(loss=f"{values['loss']:.4g}", lr=f"{values['lr']:.3g}", refresh=False)
+        bar.update()
+    if writer is not None:
+        for name, value in values.items():
+            writer.add_scalar(f"train/{name}", value, step)
+
+
+def _report_validation(bar, writer, step: int, metrics: dict[str, float]) -> None:
+    if not bar.disable:
+        bar.write("  ".join([f"step {step}"] + [f"val_{name} {value:.4g}" for name, value in metrics.items()]))
+    if writer is not None:
+        for name, value in metrics.items():
+            writer.add_scalar(f"val/{name}", value, step)
+
+
+def _stop(history: History, message: str) -> History:
+    history.diverged = message + (
+        ". Training stopped before this update, so the model keeps its last finite parameters;"
+        " try a smaller rate, warmup or gradient clipping."
+    )
+    warnings.warn(history.diverged, DivergenceWarning, stacklevel=3)
+    return history
+
+
+def _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every) -> None:
+    for name, value in (("epochs", epochs), ("accumulate", accumulate)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, not {value!r}")
+    if divergence_factor is not None and not divergence_factor > 1:
+        raise ValueError(f"divergence_factor must be above 1 or None, not {divergence_factor!r}")
+    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every must be a positive int or None, not {checkpoint_every!r}")

@@ -1,0 +1,59 @@
+"""Setting the rate each step: from a closed-form schedule ``step -> lr`` or a torch LRScheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+
+class RateDriver:
+    """Apply ``schedule`` to ``optimizer`` around each update.
+
+    - A callable ``step -> lr`` (the schedules of :mod:`lrcourse.schedules`, or
+      any function) sets ``lr`` in every parameter group *before* update
+      ``step``; it holds no state, so resuming needs only the step count.
+    - An object with the LRScheduler protocol (``step()``, ``state_dict()``,
+      ``load_state_dict()``), such as ``torch.optim.lr_scheduler.OneCycleLR``,
+      is stepped *after* each update, as PyTorch prescribes; its state is
+      checkpointed.
+    - ``None`` leaves the optimizer's rate alone.
+
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    >>> driver = RateDriver(lambda step: 0.1 / (step + 1), opt)
+    >>> driver.before_update(step=1)
+    0.05
+    >>> opt.param_groups[0]["lr"]
+    0.05
+    """
+
+    def __init__(self, schedule, optimizer: torch.optim.Optimizer):
+        if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            raise ValueError("schedule: ReduceLROnPlateau needs a metric each epoch; fit supports step-driven schedules")
+        self.is_scheduler = all(hasattr(schedule, name) for name in ("step", "state_dict", "load_state_dict"))
+        if schedule is not None and not self.is_scheduler and not callable(schedule):
+            raise ValueError(f"schedule must be a callable step -> lr, an LRScheduler or None, not {schedule!r}")
+        self.schedule: Callable[[int], float] | None = schedule
+        self.optimizer = optimizer
+
+    def before_update(self, step: int) -> float:
+        """Set the rate of update ``step`` (for a closed-form schedule); return the rate used."""
+        if self.schedule is not None and not self.is_scheduler:
+            lr = float(self.schedule(step))
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        return self.optimizer.param_groups[0]["lr"]
+
+    def after_update(self) -> None:
+        """Advance an LRScheduler by one update."""
+        if self.is_scheduler:
+            self.schedule.step()
+
+    def state_dict(self) -> dict:
+        """The LRScheduler's state; empty for a closed form, whose state is the step alone."""
+        return self.schedule.state_dict() if self.is_scheduler else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        if self.is_scheduler:
+            self.schedule.load_state_dict(state)

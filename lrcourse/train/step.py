@@ -1,0 +1,81 @@
+"""One optimizer step made of several micro-batches: the part of training that fit and the LR finder share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from lrcourse.train.precision import Precision
+
+
+def accumulate_gradients(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    micro_batches: Sequence[tuple[torch.Tensor, ...]],
+    precision: Precision,
+) -> torch.Tensor:
+    """Add to ``.grad`` the gradient of the mean loss over all examples of ``micro_batches``.
+
+    Each micro-batch's mean loss is weighted by its share of the examples,
+    ``n_i / N``, so k micro-batches give the gradient of one batch k times as
+    large (plain division by k would over-weight a short last micro-batch).
+    Returns that mean loss, detached, on the model's device (no host sync).
+
+    >>> model = torch.nn.Linear(1, 1, bias=False); _ = model.weight.data.fill_(1.0)
+    >>> batches = [(torch.tensor([[1.0]]), torch.tensor([[0.0]])), (torch.tensor([[2.0], [3.0]]), torch.zeros(2, 1))]
+    >>> loss = accumulate_gradients(model, torch.nn.functional.mse_loss, batches, Precision(False, torch.device("cpu")))
+    >>> round(loss.item(), 5), round(model.weight.grad.item(), 5)  # (1 + 4 + 9) / 3 and 2 (1 + 4 + 9) / 3
+    (4.66667, 9.33333)
+    """
+    device = next(model.parameters()).device
+    total = sum(len(batch[-1]) for batch in micro_batches)
+    mean_loss = 0.0
+    for *inputs, target in micro_batches:
+        inputs, target = [x.to(device, non_blocking=True) for x in inputs], target.to(device, non_blocking=True)
+        with precision.autocast():
+            loss = loss_fn(model(*inputs), target)
+        share = len(target) / total
+        precision.backward(loss * share)
+        at_least_float32 = torch.promote_types(loss.dtype, torch.float32)  # a float16 sum would round
+        mean_loss = mean_loss + loss.detach().to(at_least_float32) * share
+    return mean_loss
+
+
+def clip_gradients(
+    parameters: Sequence[torch.nn.Parameter],
+    *,
+    clip_norm: float | None = None,
+    clip_value: float | None = None,
+) -> torch.Tensor:
+    """Clip gradients in place by global norm or by value; return the global norm before clipping.
+
+    >>> p = torch.nn.Parameter(torch.zeros(2)); p.grad = torch.tensor([3.0, 4.0])
+    >>> clip_gradients([p], clip_norm=1.0).item(), [round(g, 4) for g in p.grad.tolist()]
+    (5.0, [0.6, 0.8])
+    >>> round(clip_gradients([p], clip_value=0.7).item(), 4), [round(g, 4) for g in p.grad.tolist()]
+    (1.0, [0.6, 0.7])
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    norm = torch.nn.utils.get_total_norm(grads)
+    if clip_norm is not None:
+        torch.nn.utils.clip_grads_with_norm_(parameters, clip_norm, norm)
+    if clip_value is not None:
+        torch.nn.utils.clip_grad_value_(parameters, clip_value)
+    return norm
+
+
+def check_clipping(clip_norm: float | None, clip_value: float | None) -> None:
+    """ValueError unless each threshold is ``None`` or positive, and at most one is given."""
+    for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be positive or None, not {value!r}")
+    if clip_norm is not None and clip_value is not None:
+        raise ValueError("give clip_norm or clip_value, not both")
+
+
+def trainable_parameters(optimizer: torch.optim.Optimizer) -> list[torch.nn.Parameter]:
+    """Every parameter the optimizer updates, in order."""
+    return [p for group in optimizer.param_groups for p in group["params"]]

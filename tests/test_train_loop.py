@@ -1,0 +1,248 @@
+"""fit: accumulation, schedules, clipping, mixed precision, divergence, against hand-written loops."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lrcourse.batching import Batches
+from lrcourse.models import MLP
+from lrcourse.train import DivergenceWarning, fit
+
+
+def regression_data(n=30, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 3, generator=generator, dtype=torch.float64)
+    return X, X @ torch.tensor([[1.0], [-2.0], [0.5]], dtype=torch.float64) + 0.3
+
+
+def tiny_mlp(seed=0):
+    torch.manual_seed(seed)
+    return MLP(3, hidden=(5,), out_features=1).double()
+
+
+def params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def assert_same(a, b, atol=0.0):
+    for x, y in zip(a, b, strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=atol)
+
+
+def test_fit_is_the_plain_loop():
+    X, y = regression_data()
+    ours, theirs = tiny_mlp(), tiny_mlp()
+    opt_ours = torch.optim.SGD(ours.parameters(), lr=0.05, momentum=0.9)
+    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=0.05, momentum=0.9)
+    history = fit(ours, F.mse_loss, opt_ours, Batches(X, y, batch_size=8, seed=1), epochs=3, progress=False)
+    losses, batches = [], Batches(X, y, batch_size=8, seed=1)
+    for _ in range(3):
+        for xb, yb in batches:
+            opt_theirs.zero_grad()
+            loss = F.mse_loss(theirs(xb), yb)
+            loss.backward()
+            opt_theirs.step()
+            losses.append(loss.item())
+    assert_same(params(ours), params(theirs))
+    assert history.loss == losses and history.step == list(range(12))
+    assert history.epoch == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_k_micro_batches_equal_one_batch_k_times_larger():
+    X, y = regression_data(n=30)  # 30 rows: micro-batches of 4 leave a short one of 2
+    small, large = tiny_mlp(), tiny_mlp()
+    opt_small = torch.optim.SGD(small.parameters(), lr=0.05, momentum=0.9)
+    opt_large = torch.optim.SGD(large.parameters(), lr=0.05, momentum=0.9)
+    schedule = lambda step: 0.05 / (1 + step)  # noqa: E731
+    micro = fit(small, F.mse_loss, opt_small, Batches(X, y, batch_size=4, shuffle=False), epochs=2,
+                accumulate=3, schedule=schedule, progress=False)
+    whole = fit(large, F.mse_loss, opt_large, Batches(X, y, batch_size=12, shuffle=False), epochs=2,
+                schedule=schedule, progress=False)
+    assert_same(params(small), params(large), atol=1e-12)
+    assert micro.step == whole.step == list(range(6))  # groups of 12, 12 and 6 rows each epoch
+    assert micro.lr == whole.lr == [schedule(s) for s in range(6)]
+    assert micro.loss == pytest.approx(whole.loss, rel=1e-12)
+
+
+def test_closed_form_schedule_sets_the_rate_before_each_update():
+    w = nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
+    model = nn.Linear(1, 1, bias=False).double()
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    X, y = torch.ones(1, 1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64)
+    rates = [0.1, 0.2, 0.05]
+    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=99.0), [(X, y)], epochs=3,
+                  schedule=lambda step: rates[step], progress=False)
+    for lr in rates:  # loss w^2, gradient 2w: w <- w (1 - 2 lr)
+        w.data *= 1 - 2 * lr
+    assert model.weight.item() == pytest.approx(w.item(), rel=1e-15)
+    assert history.lr == rates
+
+
+def test_lr_scheduler_is_stepped_after_each_update():
+    X, y = regression_data()
+    model = tiny_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    history = fit(model, F.mse_loss, optimizer, Batches(X, y, batch_size=10), epochs=2, schedule=scheduler,
+                  progress=False)
+    assert history.lr == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    assert scheduler.last_epoch == 6
+
+
+def test_clip_norm_records_the_norm_before_clipping_and_clips():
+    X, y = regression_data(n=8)
+    ours, theirs = tiny_mlp(), tiny_mlp()
+    history = fit(ours, F.mse_loss, torch.optim.SGD(ours.parameters(), lr=0.1), [(X, y)], epochs=1,
+                  clip_norm=0.5, progress=False)
+    F.mse_loss(theirs(X), y).backward()
+    norm = torch.cat([p.grad.flatten() for p in theirs.parameters()]).norm()
+    assert norm > 0.5 and history.grad_norm[0] == pytest.approx(norm.item(), rel=1e-12)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p -= 0.1 * p.grad * 0.5 / (norm + 1e-6)  # torch's clip factor max_norm / (norm + 1e-6)
+    assert_same(params(ours), params(theirs), atol=1e-14)
+
+
+def test_clip_value_clamps_each_gradient():
+    X, y = regression_data(n=8)
+    ours, theirs = tiny_mlp(), tiny_mlp()
+    history = fit(ours, F.mse_loss, torch.optim.SGD(ours.parameters(), lr=0.1), [(X, y)], epochs=1,
+                  clip_value=0.01, progress=False)
+    F.mse_loss(theirs(X), y).backward()
+    norm = torch.cat([p.grad.flatten() for p in theirs.parameters()]).norm()
+    assert history.grad_norm[0] == pytest.approx(norm.item(), rel=1e-12)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p -= 0.1 * p.grad.clamp(-0.01, 0.01)
+    assert_same(params(ours), params(theirs), atol=1e-15)
+
+
+def test_bfloat16_autocast_on_request_tracks_float32():
+    X, y = regression_data(n=64)
+    seen = []
+
+    def loss_fn(output, target):
+        seen.append(output.dtype)
+        return F.mse_loss(output.float(), target)
+
+    def run(mixed_precision):
+        torch.manual_seed(0)
+        model = MLP(3, hidden=(16,), out_features=1)
+        return fit(model, loss_fn, torch.optim.Adam(model.parameters(), lr=0.02), Batches(X.float(), y.float(), batch_size=16),
+                   epochs=15, mixed_precision=mixed_precision, progress=False)
+
+    full, mixed = run(False), run(True)
+    assert seen[0] == torch.float32 and seen[-1] == torch.bfloat16
+    assert full.loss[-1] < full.loss[0] / 4
+    assert mixed.loss[-1] == pytest.approx(full.loss[-1], rel=0.2)  # bfloat16 keeps 8 bits of mantissa
+
+
+def test_float16_gradients_are_unscaled_before_clipping_and_recording():
+    X, y = regression_data(n=8)
+    model, reference = MLP(3, hidden=(4,), out_features=1), MLP(3, hidden=(4,), out_features=1)
+    reference.load_state_dict(model.state_dict())
+    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), [(X.float(), y.float())],
+                  epochs=30, mixed_precision=torch.float16, clip_norm=1e6, progress=False)
+    # the scaler starts at 65536 and halves after each overflow, skipping those updates: until the
+    # first finite norm the parameters have not moved, so that norm is the one at the initial point
+    first = next(i for i, norm in enumerate(history.grad_norm) if math.isfinite(norm))
+    assert history.diverged is None and len(history.loss) == 30
+    F.mse_loss(reference(X.float()), y.float()).backward()
+    norm = torch.cat([p.grad.flatten() for p in reference.parameters()]).norm().item()
+    assert history.grad_norm[first] == pytest.approx(norm, rel=0.02)  # scaled it would be thousands of times larger
+
+
+def diverging_run(lr, **kwargs):
+    X, y = regression_data()
+    model = tiny_mlp()
+    with pytest.warns(DivergenceWarning) as warned:
+        history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=lr), Batches(X, y, batch_size=10),
+                      epochs=50, progress=False, **kwargs)
+    return model, history, str(warned[0].message)
+
+
+def test_exploding_loss_stops_with_step_and_rate_named():
+    model, history, message = diverging_run(lr=3.0)
+    last = history.step[-1]
+    assert f"step {last}" in message and "lr=3" in message and history.diverged == message
+    assert history.loss[-1] > 100 * history.loss[0] and all(math.isfinite(v) for v in history.loss)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert len(history.loss) == last + 1 < 150
+
+
+def test_non_finite_loss_leaves_the_model_before_that_update():
+    X, y = regression_data()
+    calls = []
+
+    def loss_fn(output, target):
+        calls.append(1)
+        loss = F.mse_loss(output, target)
+        return loss * math.nan if len(calls) == 5 else loss
+
+    model, reference = tiny_mlp(), tiny_mlp()
+    with pytest.warns(DivergenceWarning, match=r"step 4 \(epoch 1\) with lr=0.01: the loss is nan"):
+        history = fit(model, loss_fn, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=10),
+                      epochs=3, progress=False)
+    fit(reference, F.mse_loss, torch.optim.SGD(reference.parameters(), lr=0.01), Batches(X, y, batch_size=10),
+        epochs=3, progress=False)
+    assert math.isnan(history.loss[-1]) and len(history.loss) == 5
+    stopped = tiny_mlp()
+    fit(stopped, F.mse_loss, torch.optim.SGD(stopped.parameters(), lr=0.01), Batches(X, y, batch_size=10),
+        epochs=2, progress=False)  # 6 updates; the diverged run made 4: compare with 4 by hand
+    replay, batches = tiny_mlp(), Batches(X, y, batch_size=10)
+    optimizer = torch.optim.SGD(replay.parameters(), lr=0.01)
+    for (xb, yb), _ in zip((b for _ in range(2) for b in batches), range(4)):
+        optimizer.zero_grad()
+        F.mse_loss(replay(xb), yb).backward()
+        optimizer.step()
+    assert_same(params(model), params(replay))
+
+
+def test_divergence_check_can_be_loosened():
+    X, y = regression_data()
+    model = tiny_mlp()
+    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.05), Batches(X, y, batch_size=10),
+                  epochs=2, divergence_factor=None, progress=False)
+    assert history.diverged is None and len(history.loss) == 6
+
+
+def test_validation_each_epoch():
+    X, y = regression_data()
+    model = tiny_mlp()
+    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.05), Batches(X, y, batch_size=10),
+                  epochs=2, val_data=(X, y), progress=False)
+    assert [row["epoch"] for row in history.val] == [0, 1] and [row["step"] for row in history.val] == [3, 6]
+    with torch.no_grad():
+        assert history.val[-1]["loss"] == pytest.approx(F.mse_loss(model(X), y).item(), rel=1e-12)
+    assert "val_loss" in history.table()
+
+
+def test_an_iterator_instead_of_a_re_iterable_is_an_error():
+    X, y = regression_data()
+    model = tiny_mlp()
+    with pytest.raises(ValueError, match="train_batches"):
+        fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.05), iter([(X, y)]), epochs=2, progress=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"epochs": 1, "accumulate": 0}, "accumulate"),
+        ({"epochs": 1, "clip_norm": -1.0}, "clip_norm"),
+        ({"epochs": 1, "clip_value": 0.0}, "clip_value"),
+        ({"epochs": 1, "clip_norm": 1.0, "clip_value": 1.0}, "clip_norm or clip_value"),
+        ({"epochs": 1, "divergence_factor": 0.5}, "divergence_factor"),
+        ({"epochs": 1, "checkpoint_every": 0}, "checkpoint_every"),
+        ({"epochs": 1, "schedule": 0.1}, "schedule"),
+        ({"epochs": 1, "mixed_precision": torch.float64}, "mixed_precision"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, name):
+    model = tiny_mlp()
+    with pytest.raises(ValueError, match=name):
+        fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1), [regression_data()], progress=False, **kwargs)
