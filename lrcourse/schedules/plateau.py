@@ -1,8 +1,8 @@
 r"""The one stateful piece: a controller that cuts the rate when a metric stops improving.
 
 :class:`ReduceOnPlateau` is fed a metric (a validation loss, say) with :meth:`~ReduceOnPlateau.update`
-and keeps one number that matters, ``scale`` :math:`= \text{factor}^k` after :math:`k` cuts.
-:meth:`~ReduceOnPlateau.scaled` multiplies any base schedule by it, so a plateau controller can
+and keeps one number that matters, ``num_reductions``, the cuts made so far.
+:meth:`~ReduceOnPlateau.scaled` applies them to any base schedule, so a plateau controller can
 sit on top of a warmup, a cosine, or a constant rate; with a constant base its rates are those
 of ``torch.optim.lr_scheduler.ReduceLROnPlateau`` on the same metrics.
 
@@ -36,24 +36,27 @@ class ReduceOnPlateau:
         x < x^* - \text{threshold} \ \ (\text{abs}),
 
     mirrored for ``mode="max"``. Each check without improvement adds one to ``num_bad``; when
-    ``num_bad > patience`` the scale is multiplied by ``factor`` and no check counts as bad for
-    the next ``cooldown`` checks. These are ``ReduceLROnPlateau``'s decisions, one for one.
-    The rate it gives a base schedule :math:`f` is
+    ``num_bad > patience`` the controller makes a cut (``num_reductions`` grows by one) and no
+    check counts as bad for the next ``cooldown`` checks. These are ``ReduceLROnPlateau``'s
+    decisions, one for one. After :math:`k` cuts the rate it gives a base schedule :math:`f` is
+    :math:`f(t)` put :math:`k` times through PyTorch's cut,
 
     .. math::
-        \eta_t = \max\bigl(\text{scale}\cdot f(t),\ \min(f(t), \eta_{\min})\bigr)
+        c(\eta) = \begin{cases} \eta' & \text{if } \eta - \eta' > \epsilon \\
+                   \eta & \text{otherwise (and every later cut is skipped too)} \end{cases},
+        \qquad \eta' = \max(\text{factor}\cdot\eta,\ \eta_{\min}),
 
-    so a cut never takes the rate below ``min_lr`` (nor lifts a base that is below it).
-    PyTorch also skips a cut that would change the rate by less than ``eps = 1e-8``; we do not,
-    so the rates part only once they are that small.
+    so the rate is about :math:`\text{factor}^k f(t)`, never goes below ``min_lr`` by a cut (nor
+    is lifted to it when the base is lower), and stops once a cut would change it by less than
+    ``eps``, exactly as PyTorch's does for a constant base.
 
     >>> plateau = ReduceOnPlateau(mode="max", patience=0, cooldown=1)
-    >>> [plateau.update(acc) for acc in (0.5, 0.4, 0.3, 0.3)], plateau.scale
-    ([False, True, False, True], 0.01...)
+    >>> [plateau.update(acc) for acc in (0.5, 0.4, 0.3, 0.3)], plateau.num_reductions
+    ([False, True, False, True], 2)
     """
 
     def __init__(self, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                 threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0):
+                 threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8):
         self.mode = check_choice("mode", mode, ("min", "max"))
         if not (isinstance(factor, float | int) and 0 < factor < 1):
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
@@ -63,15 +66,23 @@ class ReduceOnPlateau:
         self.threshold_mode = check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
         self.cooldown = check_steps("cooldown", cooldown, minimum=0)
         self.min_lr = check_rate("min_lr", min_lr)
+        self.eps = check_rate("eps", eps)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad = 0
         self.cooldown_counter = 0
         self.num_reductions = 0
 
-    @property
-    def scale(self) -> float:
-        """:math:`\\text{factor}^k` after :math:`k` cuts."""
-        return self.factor**self.num_reductions
+    def cut(self, lr: np.ndarray) -> np.ndarray:
+        """The rates ``lr`` after the cuts made so far (the class formula, applied to an array)."""
+        lr = np.array(lr, dtype=np.float64)
+        live = np.ones(lr.shape, dtype=bool)
+        for _ in range(self.num_reductions):
+            new = np.maximum(lr * self.factor, self.min_lr)
+            live &= lr - new > self.eps  # a skipped cut stays skipped: the rate no longer moves
+            if not live.any():
+                break
+            lr = np.where(live, new, lr)
+        return lr
 
     def is_better(self, metric: float) -> bool:
         """Whether ``metric`` improves on the best so far, by more than the threshold."""
@@ -98,7 +109,7 @@ class ReduceOnPlateau:
         return False
 
     def scaled(self, schedule: Callable) -> PlateauScaled:
-        """``schedule`` multiplied by this controller's current scale (see the class formula)."""
+        """``schedule`` under this controller's cuts, as many as it has made when called (see the class formula)."""
         return PlateauScaled(check_callable("schedule", schedule), self)
 
     def state_dict(self) -> dict:
@@ -116,15 +127,15 @@ class ReduceOnPlateau:
     def __repr__(self) -> str:
         return (f"ReduceOnPlateau(mode={self.mode!r}, factor={self.factor}, patience={self.patience}, "
                 f"threshold={self.threshold}, threshold_mode={self.threshold_mode!r}, cooldown={self.cooldown}, "
-                f"min_lr={self.min_lr}; scale={self.scale})")
+                f"min_lr={self.min_lr}, eps={self.eps}; num_reductions={self.num_reductions})")
 
 
 @dataclass(frozen=True)
 class PlateauScaled(Schedule):
-    r"""A base schedule under a :class:`ReduceOnPlateau`: :math:`\max(\text{scale}\, f(t), \min(f(t), \eta_{\min}))`.
+    r"""A base schedule :math:`f` under a :class:`ReduceOnPlateau`: :math:`c^{k}(f(t))` after :math:`k` cuts.
 
-    It reads the controller's scale when called, so it is the one schedule whose value at a
-    step can change: after a cut.
+    It reads the controller's count of cuts when called, so it is the one schedule whose
+    value at a step can change: after a cut.
 
     >>> from lrcourse.schedules import constant
     >>> plateau = ReduceOnPlateau(patience=0, min_lr=0.02)
@@ -137,5 +148,4 @@ class PlateauScaled(Schedule):
     plateau: ReduceOnPlateau
 
     def at(self, step):
-        base = values(self.schedule, step)
-        return np.maximum(self.plateau.scale * base, np.minimum(base, self.plateau.min_lr))
+        return self.plateau.cut(values(self.schedule, step))
