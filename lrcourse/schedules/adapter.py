@@ -34,7 +34,8 @@ def _per_group(name: str, schedule, n_groups: int) -> tuple[Callable, ...]:
     """One schedule for every group, or one per group (a list or tuple of ``n_groups``)."""
     if isinstance(schedule, list | tuple):
         if len(schedule) != n_groups:
-            raise ValueError(f"{name} must be one schedule or one per parameter group ({n_groups}), got {len(schedule)}")
+            raise ValueError(f"{name} must be one schedule or one per parameter group "
+                             f"({n_groups}), got {len(schedule)}")
         return tuple(check_callable(name, s) for s in schedule)
     return (check_callable(name, schedule),) * n_groups
 
@@ -93,7 +94,11 @@ class Scheduler:
         return [g["betas"][0] if "betas" in g else g["momentum"] for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
-        """``{"step": k}``: the schedules are code, so the step is all there is to save."""
+        """``{"step": k}``: the schedules are code, so the step is all there is to save.
+
+        A :class:`~lrcourse.schedules.ReduceOnPlateau` under a schedule is fed metrics, not
+        steps: save its own ``state_dict()`` beside this one.
+        """
         return {"step": self.step_count}
 
     def load_state_dict(self, state: dict) -> None:

@@ -144,7 +144,10 @@ class Cyclic(Schedule):
 
 @dataclass(frozen=True)
 class CyclicMomentum(Schedule):
-    r""":math:`\mu_t = \text{max\_momentum} - (\text{max\_momentum} - \text{base\_momentum})\,h_t s_t`, from a :class:`Cyclic`.
+    r"""The momentum of a :class:`Cyclic`, high where the rate is low.
+
+    .. math::
+        \mu_t = \text{max\_momentum} - (\text{max\_momentum} - \text{base\_momentum})\,h_t s_t
 
     >>> Cyclic(0.0, 1.0, step_size_up=2).momentum(np.arange(3)).round(3).tolist()
     [0.9, 0.85, 0.8]
@@ -207,26 +210,29 @@ class OneCycle(Schedule):
     def phases(self, lr: bool = True) -> list[tuple[float, float, float]]:
         """``(end_step, start_value, end_value)`` of each phase, for the rate or the momentum."""
         initial = self.max_lr / self.div_factor
-        low, top, floor = (initial, self.max_lr, initial / self.final_div_factor) if lr else (
-            self.max_momentum, self.base_momentum, self.max_momentum)
-        peak, last = float(self.pct_start * self.total_steps) - 1, self.total_steps - 1
-        if self.three_phase:
-            return [(peak, low, top), (float(2 * self.pct_start * self.total_steps) - 2, top, low), (last, low, floor)]
-        return [(peak, low, top), (last, top, floor)]
+        if lr:
+            low, top, floor = initial, self.max_lr, initial / self.final_div_factor
+        else:  # the momentum moves the other way, and ends where it began
+            low, top, floor = self.max_momentum, self.base_momentum, self.max_momentum
+        peak = float(self.pct_start * self.total_steps) - 1
+        last = self.total_steps - 1
+        if not self.three_phase:
+            return [(peak, low, top), (last, top, floor)]  # 1) up, 2) down to the floor
+        back = float(2 * self.pct_start * self.total_steps) - 2
+        return [(peak, low, top), (back, top, low), (last, low, floor)]  # 1) up, 2) back, 3) to the floor
 
     def anneal(self, step, lr: bool = True):
         """The value at ``step``: find its phase, then anneal across it."""
-        out, start = np.zeros_like(step), 0.0
-        todo = np.ones(step.shape, dtype=bool)
-        for k, (end, a, z) in enumerate(self.phases(lr)):
-            here = todo & ((step <= end) | (k == len(self.phases(lr)) - 1))
-            span = end - start
-            tau = np.clip((step - start) / span, 0.0, 1.0) if span > 0 else np.ones_like(step)
+        phases = self.phases(lr)
+        out, start, todo = np.empty_like(step), 0.0, np.ones(step.shape, dtype=bool)
+        for k, (end, a, z) in enumerate(phases):
+            here = todo if k == len(phases) - 1 else todo & (step <= end)  # the first phase not over yet
+            tau = np.clip((step[here] - start) / (end - start), 0.0, 1.0) if end > start else 1.0  # past the end: hold
             if self.anneal_strategy == "cos":
-                curve = z + (a - z) / 2.0 * (np.cos(np.pi * tau) + 1)
+                out[here] = z + (a - z) / 2.0 * (np.cos(np.pi * tau) + 1)
             else:
-                curve = (z - a) * tau + a
-            out, todo, start = np.where(here, curve, out), todo & ~here, end
+                out[here] = (z - a) * tau + a
+            todo, start = todo & ~here, end
         return out
 
     def at(self, step):
@@ -254,7 +260,10 @@ class OneCycleMomentum(Schedule):
 
 def cosine_restarts(lr: float, cycle_steps: int, cycle_mult: float = 1.0, min_lr: float = 0.0,
                     decay: float = 1.0) -> CosineRestarts:
-    """SGDR, like ``CosineAnnealingWarmRestarts`` plus a real ``cycle_mult`` and a peak ``decay`` (see :class:`CosineRestarts`).
+    """SGDR, like ``CosineAnnealingWarmRestarts``, plus a real ``cycle_mult`` and a peak ``decay``.
+
+    See :class:`CosineRestarts` for the formula.
+
 
     >>> s = cosine_restarts(0.1, cycle_steps=100, cycle_mult=2)
     >>> s(0), s(100), s(300)
