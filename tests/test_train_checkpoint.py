@@ -1,0 +1,129 @@
+"""Checkpoint and resume: an interrupted run, resumed, is bit-for-bit the run that never stopped."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from lrcourse.batching import Batches
+from lrcourse.train import fit
+from lrcourse.train.checkpoint import load, rng_state, set_rng_state
+
+
+class Interrupted(Exception):
+    pass
+
+
+def data():
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn(40, 4, generator=generator)
+    return X, (X.sum(1) > 0).long()
+
+
+def make_run(seed):
+    torch.manual_seed(seed)  # a different seed proves the resumed run takes nothing from its own init
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2))  # dropout uses the RNG
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    return model, optimizer
+
+
+def interrupting_loss(after_calls):
+    calls = []
+
+    def loss_fn(output, target):
+        calls.append(1)
+        if len(calls) > after_calls:
+            raise Interrupted
+        return F.cross_entropy(output, target)
+
+    return loss_fn
+
+
+def run_three_ways(make_batches, tmp_path, interrupt_after, **options):
+    """The run straight through, and interrupted then resumed from its last checkpoint."""
+    path = tmp_path / "run.pt"
+    torch.manual_seed(123)
+    model, optimizer = make_run(seed=0)
+    straight = fit(model, F.cross_entropy, optimizer, make_batches(), epochs=4, progress=False, **options)
+    expected = model.state_dict(), optimizer.state_dict(), torch.rand(3)
+
+    torch.manual_seed(123)
+    model, optimizer = make_run(seed=0)
+    with pytest.raises(Interrupted):
+        fit(model, interrupting_loss(interrupt_after), optimizer, make_batches(), epochs=4, progress=False,
+            checkpoint=path, checkpoint_every=3, **options)
+    torch.manual_seed(999)  # whatever happened to the generators since, the checkpoint restores them
+    model, optimizer = make_run(seed=1)
+    resumed = fit(model, F.cross_entropy, optimizer, make_batches(), epochs=4, progress=False, resume_from=path,
+                  **options)
+    return straight, resumed, expected, (model.state_dict(), optimizer.state_dict(), torch.rand(3))
+
+
+def assert_identical(expected, actual):
+    (model_a, opt_a, rand_a), (model_b, opt_b, rand_b) = expected, actual
+    for name in model_a:
+        assert torch.equal(model_a[name], model_b[name]), name
+    for index, state in opt_a["state"].items():
+        for key, value in state.items():
+            assert torch.equal(value, opt_b["state"][index][key]), (index, key)
+    assert opt_a["param_groups"] == opt_b["param_groups"]
+    assert torch.equal(rand_a, rand_b)
+
+
+@pytest.mark.parametrize("interrupt_after", [7, 13])  # mid-epoch (after the checkpoint at step 6) and at step 12
+def test_resume_continues_bit_for_bit_with_batches(tmp_path, interrupt_after):
+    X, y = data()
+    straight, resumed, expected, actual = run_three_ways(
+        lambda: Batches(X, y, batch_size=8, seed=5), tmp_path, interrupt_after,
+        schedule=lambda step: 0.01 * 0.9**step, accumulate=2,
+    )
+    assert_identical(expected, actual)
+    assert resumed == straight and len(straight.loss) == 12  # 5 micro-batches an epoch: updates of 2, 2, 1
+
+
+def test_resume_continues_bit_for_bit_with_a_shuffling_data_loader(tmp_path):
+    X, y = data()  # a DataLoader draws its shuffle from the global generator at each iter()
+    straight, resumed, expected, actual = run_three_ways(
+        lambda: DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True), tmp_path, interrupt_after=8,
+    )
+    assert_identical(expected, actual)
+    assert resumed == straight
+
+
+def test_resume_restores_an_lr_scheduler(tmp_path):
+    X, y = data()
+    path = tmp_path / "run.pt"
+    model, optimizer = make_run(seed=0)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+    fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=2, schedule=scheduler,
+        checkpoint=path, progress=False)
+    model, optimizer = make_run(seed=1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+    history = fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=4, schedule=scheduler,
+                  resume_from=path, progress=False)
+    assert history.lr == pytest.approx([0.01 * 0.5 ** (step // 3) for step in range(16)], rel=1e-15)
+    assert scheduler.last_epoch == 16  # 4 updates an epoch, 8 of them made after resuming
+
+
+def test_epoch_end_checkpoint_holds_the_position_and_history(tmp_path):
+    X, y = data()
+    path = tmp_path / "run.pt"
+    model, optimizer = make_run(seed=0)
+    history = fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=2, checkpoint=path,
+                  progress=False)
+    saved = load(path)
+    assert saved["position"] == {"step": 8, "epoch": 2, "batches_done": 0}
+    assert saved["history"]["loss"] == history.loss
+    assert not (tmp_path / "run.pt.partial").exists()
+
+
+def test_rng_state_round_trip_covers_python_numpy_and_torch():
+    import random
+
+    import numpy as np
+
+    state = rng_state()
+    expected = random.random(), np.random.rand(), torch.rand(1).item()
+    set_rng_state(state)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
