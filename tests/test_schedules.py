@@ -164,3 +164,13 @@ def test_real_cycle_mult_and_decay():
     assert s(47) < 1e-4 < s(48) == pytest.approx(0.1 * 0.5**3, rel=1e-2)  # the restart falls between steps
     # integer multiples land restarts on whole steps, as in PyTorch
     assert S.cosine_restarts(0.1, 10, cycle_mult=2.0)(np.array([10, 30, 70])).tolist() == [0.1, 0.1, 0.1]
+
+
+def test_inverse_sqrt_is_the_transformer_schedule():
+    """No PyTorch oracle here: the paper's d^-1/2 min(t^-1/2, t w^-3/2), rescaled to peak at lr."""
+    d_model, w = 512, 4000
+    t = np.arange(1, 100_000)
+    paper = d_model**-0.5 * np.minimum(t**-0.5, t * w**-1.5)
+    ours = S.inverse_sqrt(paper.max(), w)
+    np.testing.assert_allclose(ours(t), paper, rtol=1e-12)
+    assert ours(0) == 0.0 and ours(w) == paper.max()

@@ -100,6 +100,7 @@ BAD = [
     (S.one_cycle, (0.1, 100, 0.0), "pct_start"),
     (S.one_cycle, (0.1, 100, 1.0), "pct_start"),
     (S.one_cycle, (0.1, 100, 1.5), "pct_start"),
+    (S.one_cycle, (0.1, 100, 0.6, 25.0, 1e4, "cos", True), "pct_start"),
     (S.one_cycle, (0.1, 100, 0.3, 25.0, 1e4, "cosine"), "anneal_strategy"),
     (S.ReduceOnPlateau, ("min", 1.0), "factor"),
     (S.ReduceOnPlateau, ("min", 0.0), "factor"),

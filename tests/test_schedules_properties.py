@@ -56,8 +56,9 @@ def bounded(draw):
                                                                                        "exp_range"])), draw(gammas))
         return s, ordered(lr, other)
     if kind == "one_cycle":
-        s = S.one_cycle(lr, n, draw(st.floats(0.01, 0.99)), draw(st.floats(1.0, 100.0)), draw(st.floats(1.0, 1e4)),
-                        draw(st.sampled_from(["cos", "linear"])), draw(st.booleans()))
+        three_phase = draw(st.booleans())
+        s = S.one_cycle(lr, n, draw(st.floats(0.01, 0.5 if three_phase else 0.99)), draw(st.floats(1.0, 100.0)),
+                        draw(st.floats(1.0, 1e4)), draw(st.sampled_from(["cos", "linear"])), three_phase)
         return s, (0.0, lr)
     if kind == "warmup":
         start = draw(rates)

@@ -85,6 +85,13 @@ def check_positive(name: str, x) -> float:
     return float(x)
 
 
+def check_fraction(name: str, x) -> float:
+    """A number strictly between 0 and 1."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0 < x < 1:
+        raise ValueError(f"{name} must be in (0, 1), got {x!r}")
+    return float(x)
+
+
 def check_steps(name: str, x, minimum: int = 1) -> int:
     """A whole number of steps, at least ``minimum``."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < minimum:

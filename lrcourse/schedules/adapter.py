@@ -91,7 +91,7 @@ class Scheduler:
 
     def get_last_momentum(self) -> list[float]:
         """The momentum (or :math:`\\beta_1`) of each parameter group now."""
-        return [g["betas"][0] if "betas" in g else g["momentum"] for g in self.optimizer.param_groups]
+        return [g["betas"][0] if "betas" in g else g.get("momentum") for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
         """``{"step": k}``: the schedules are code, so the step is all there is to save.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrcourse.schedules._base import Schedule, check_choice, check_positive, check_rate, check_steps
+from lrcourse.schedules._base import Schedule, check_choice, check_fraction, check_positive, check_rate, check_steps
 
 
 @dataclass(frozen=True)
@@ -199,8 +199,8 @@ class OneCycle(Schedule):
     def __post_init__(self):
         check_rate("max_lr", self.max_lr)
         check_steps("total_steps", self.total_steps)
-        if not (isinstance(self.pct_start, float | int) and 0 < self.pct_start < 1):
-            raise ValueError(f"pct_start must be in (0, 1), got {self.pct_start!r}")
+        if check_fraction("pct_start", self.pct_start) > 0.5 and self.three_phase:
+            raise ValueError(f"pct_start must be at most 0.5 with three_phase, got {self.pct_start!r}")
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
         check_choice("anneal_strategy", self.anneal_strategy, ("cos", "linear"))

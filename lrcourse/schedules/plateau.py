@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrcourse.schedules._base import Schedule, check_callable, check_choice, check_rate, check_steps, values
+from lrcourse.schedules._base import (Schedule, check_callable, check_choice, check_fraction, check_rate, check_steps,
+                                      values)
 
 
 class ReduceOnPlateau:
@@ -58,9 +59,7 @@ class ReduceOnPlateau:
     def __init__(self, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
                  threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8):
         self.mode = check_choice("mode", mode, ("min", "max"))
-        if not (isinstance(factor, float | int) and 0 < factor < 1):
-            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        self.factor = float(factor)
+        self.factor = check_fraction("factor", factor)
         self.patience = check_steps("patience", patience, minimum=0)
         self.threshold = check_rate("threshold", threshold)
         self.threshold_mode = check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
