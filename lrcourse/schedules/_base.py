@@ -34,6 +34,7 @@ class Schedule:
         raise NotImplementedError
 
     def __call__(self, step):
+        """The rate at ``step``: a ``float`` for one step, an array for an array of them."""
         steps = np.asarray(step, dtype=np.float64)
         if steps.size and not np.all(steps >= 0):  # also rejects NaN
             raise ValueError(f"step must be >= 0, got {step!r}")

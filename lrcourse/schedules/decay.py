@@ -64,7 +64,7 @@ class Linear(Schedule):
         check_steps("total_steps", self.total_steps)
 
     def at(self, step):
-        done = np.minimum(step, self.total_steps) / self.total_steps
+        done = np.minimum(step, self.total_steps) / self.total_steps  # fraction done, 1 past the horizon
         return self.start_lr + (self.end_lr - self.start_lr) * done
 
 
@@ -168,8 +168,8 @@ class Cosine(Schedule):
         check_rate("min_lr", self.min_lr)
 
     def at(self, step):
-        done = np.minimum(step, self.total_steps)  # 1) after the horizon: the floor
-        return self.min_lr + (self.lr - self.min_lr) * (1 + np.cos(np.pi * done / self.total_steps)) / 2
+        t = np.minimum(step, self.total_steps)  # 1) past the horizon, stay at its end: min_lr
+        return self.min_lr + (self.lr - self.min_lr) * (1 + np.cos(np.pi * t / self.total_steps)) / 2  # 2) cosine
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ class Polynomial(Schedule):
         check_rate("end_lr", self.end_lr)
 
     def at(self, step):
-        left = 1.0 - np.minimum(step, self.total_steps) / self.total_steps
+        left = 1.0 - np.minimum(step, self.total_steps) / self.total_steps  # fraction left, 0 past the horizon
         return self.end_lr + (self.lr - self.end_lr) * left**self.power
 
 
