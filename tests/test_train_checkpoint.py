@@ -127,3 +127,23 @@ def test_rng_state_round_trip_covers_python_numpy_and_torch():
     expected = random.random(), np.random.rand(), torch.rand(1).item()
     set_rng_state(state)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_resume_with_the_course_optimizer(tmp_path):
+    from lrcourse import optim
+
+    X, y = data()
+    path = tmp_path / "run.pt"
+
+    def run(seed, **options):
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        optimizer = optim.Adam(model.parameters(), lr=0.01)
+        history = fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=8), progress=False, **options)
+        return model, history
+
+    straight_model, straight = run(0, epochs=3)
+    run(0, epochs=1, checkpoint=path)
+    resumed_model, resumed = run(1, epochs=3, resume_from=path)
+    assert resumed == straight
+    assert all(torch.equal(a, b) for a, b in zip(straight_model.parameters(), resumed_model.parameters()))

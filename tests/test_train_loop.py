@@ -1,6 +1,7 @@
 """fit: accumulation, schedules, clipping, mixed precision, divergence, against hand-written loops."""
 
 import math
+import os
 
 import pytest
 import torch
@@ -241,3 +242,27 @@ def test_bad_arguments_are_named(kwargs, name):
     model = tiny_mlp()
     with pytest.raises(ValueError, match=name):
         fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1), [regression_data()], progress=False, **kwargs)
+
+
+@pytest.fixture
+def one_thread():
+    """Small convolutions gain nothing from a second thread, and on a shared machine it only waits."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.skipif(not os.environ.get("LRCOURSE_DATA"), reason="LRCOURSE_DATA names no real MNIST")
+def test_article_cnn_learns_a_slice_of_mnist(one_thread):
+    from lrcourse.data import mnist
+    from lrcourse.models import ArticleCNN
+
+    images, labels = mnist("test", size=768, download=False)  # the test split is the quicker one to read
+    torch.manual_seed(0)
+    model = ArticleCNN()
+    history = fit(model, F.cross_entropy, torch.optim.Adam(model.parameters(), lr=2e-3),
+                  Batches(images[:512], labels[:512], batch_size=32), epochs=3,
+                  val_data=(images[512:], labels[512:]), progress=False)
+    assert history.loss[0] == pytest.approx(math.log(10), abs=0.1)  # untrained: about uniform over 10 digits
+    assert history.val[-1]["accuracy"] > 0.6 and history.val[-1]["loss"] < history.val[0]["loss"]

@@ -1,0 +1,124 @@
+"""One MNIST epoch of the source article's CNN: ``lrcourse.train.fit`` against the article's own loop.
+
+Both train the same network (``lrcourse.models.ArticleCNN``, the article's CNN
+with its flattening corrected) with Adam at lr 1e-3 on batches of 64 for one
+epoch, from the same initial weights:
+
+- "article": the loop the article writes: torchvision's ``MNIST`` dataset with
+  ``ToTensor`` and ``Normalize``, a shuffling ``DataLoader``, and
+  zero_grad / forward / loss / backward / step;
+- "fit": ``lrcourse.data.mnist`` (normalized tensors in memory), ``Batches``
+  and ``fit``, which also measures the gradient norm, checks for divergence
+  and records the history at every step.
+
+The runs take turns (article, fit, article, fit, ...) so that a change in the
+machine's load hits both; the best of ``--repeats`` is reported. Run with
+``LRCOURSE_DATA`` naming a folder that holds ``MNIST/raw/``:
+
+    LRCOURSE_DATA=../shared/data python benchmarks/mnist_fit.py [--fraction 0.2] [--repeats 2] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import pstats
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+from torchvision import datasets, transforms
+
+from lrcourse.batching import Batches
+from lrcourse.data import MNIST_MEAN, MNIST_STD, mnist, mnist_raw_folder
+from lrcourse.models import ArticleCNN
+from lrcourse.train import fit
+
+
+def unpacked_mnist_root(folder: Path) -> Path:
+    """A copy of the MNIST archives, unpacked, under ``folder``: torchvision reads only the unpacked
+    files and would otherwise unpack them next to the archives (in a shared, read-only folder)."""
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for archive in mnist_raw_folder(download=False).glob("*-ubyte.gz"):
+        with gzip.open(archive, "rb") as packed, open(raw / archive.stem, "wb") as unpacked:
+            shutil.copyfileobj(packed, unpacked)
+    return folder
+
+
+def article_loop(model: nn.Module, num_images: int, root: Path) -> float:
+    """The article's training loop for one epoch; returns its duration in seconds."""
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+    dataset = datasets.MNIST(root, train=True, download=False, transform=transform)
+    loader = DataLoader(Subset(dataset, range(num_images)), batch_size=64, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    criterion = nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for images, labels in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def fit_loop(model: nn.Module, num_images: int) -> float:
+    """The same epoch through ``fit``; returns its duration in seconds (loading excluded, as above)."""
+    images, labels = mnist("train", size=num_images, download=False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    fit(model, nn.CrossEntropyLoss(), optimizer, Batches(images, labels, batch_size=64, seed=0), epochs=1, progress=False)
+    return time.perf_counter() - start
+
+
+def fresh_model() -> nn.Module:
+    torch.manual_seed(0)
+    return ArticleCNN()
+
+
+def profile_fit(num_images: int) -> None:
+    """Where fit's time goes: operators (torch.profiler) and Python functions (cProfile)."""
+    model = fresh_model()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        fit_loop(model, num_images)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    profiler = cProfile.Profile()
+    profiler.runcall(fit_loop, fresh_model(), num_images)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fraction", type=float, default=1.0, help="share of the 60,000 training images (default 1)")
+    parser.add_argument("--repeats", type=int, default=1, help="epochs of each, taking turns (default 1)")
+    parser.add_argument("--profile", action="store_true", help="also profile fit (operators and Python)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if not 0 < args.fraction <= 1:
+        parser.error(f"--fraction must be in (0, 1], not {args.fraction}")
+    num_images = round(60_000 * args.fraction)
+    print(f"{num_images} images, batch 64, Adam 1e-3, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    times = {"article": [], "fit": []}
+    with tempfile.TemporaryDirectory() as folder:
+        root = unpacked_mnist_root(Path(folder))
+        for _ in range(args.repeats):
+            times["article"].append(article_loop(fresh_model(), num_images, root))
+            times["fit"].append(fit_loop(fresh_model(), num_images))
+    rates = {name: num_images / min(seconds) for name, seconds in times.items()}
+    for name, seconds in times.items():
+        print(f"{name:8s} {rates[name]:8.0f} images/s   epoch {min(seconds):6.2f} s   (all runs: "
+              + ", ".join(f"{s:.2f}" for s in seconds) + ")")
+    print(f"fit / article: {rates['fit'] / rates['article']:.2f}x the images per second")
+    if args.profile:
+        profile_fit(num_images)
+
+
+if __name__ == "__main__":
+    main()
