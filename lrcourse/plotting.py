@@ -16,27 +16,42 @@ def _axes(ax=None):
     return ax if ax is not None else plt.figure(figsize=(5, 4)).add_subplot()
 
 
-def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None, levels: int = 15):
+def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None,
+            levels: int | Sequence[float] = 15):
     """Level sets of a 2-D ``problem`` (a callable on arrays of points) over ``extent``.
 
-    >>> from lrcourse.problems import Quadratic
+    ``levels`` is a number of levels, spaced geometrically from the smallest value
+    up (which suits a minimum of 0), or the level values themselves, for surfaces
+    with negative values or a wide range. The minimizers are starred: those in
+    ``problem.minimizers`` if it has them, else the origin.
+
+    >>> from lrcourse.problems import Quadratic, Saddle
     >>> contour(Quadratic((1.0, 4.0))).get_xlabel()
     '$x_1$'
+    >>> ax = contour(Saddle(), levels=[-0.2, 0.0, 0.5])
+    >>> [float(v) for v in ax.collections[0].levels]
+    [-0.2, 0.0, 0.5]
     """
     ax = _axes(ax)
     x1, x2 = np.meshgrid(np.linspace(*extent[:2], 200), np.linspace(*extent[2:], 200))
     values = problem(np.stack([x1, x2], axis=-1))
-    finite = values[np.isfinite(values)]
-    spaced = np.geomspace(max(finite.min(), 1e-3 * finite.max()), finite.max(), levels)
-    ax.contour(x1, x2, values, levels=spaced, colors="0.75", linewidths=0.8)
-    ax.plot(0, 0, marker="*", color="black", markersize=10, linestyle="none")
+    if isinstance(levels, (int, np.integer)):
+        finite = values[np.isfinite(values)]
+        levels = np.geomspace(max(finite.min(), 1e-3 * finite.max()), finite.max(), levels)
+    ax.contour(x1, x2, values, levels=levels, colors="0.75", linewidths=0.8)
+    stars = np.array(getattr(problem, "minimizers", [(0.0, 0.0)]), dtype=float)
+    ax.plot(*stars.T, marker="*", color="black", markersize=10, linestyle="none")
     ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
     return ax
 
 
-def paths(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None):
-    """Iterates of 2-D runs (``label -> array of shape (steps + 1, 2)``) over the problem's contours."""
-    ax = contour(problem, extent, ax=ax)
+def paths(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None,
+          levels: int | Sequence[float] = 15):
+    """Iterates of 2-D runs (``label -> array of shape (steps + 1, 2)``) over the problem's contours.
+
+    ``levels`` goes to :func:`contour`.
+    """
+    ax = contour(problem, extent, ax=ax, levels=levels)
     for label, path in iterates.items():
         inside = np.all(np.abs(path) < 1e3 * max(np.abs(extent)), axis=1)
         ax.plot(*path[inside].T, marker="o", markersize=3, linewidth=1.2, label=label)
@@ -68,11 +83,12 @@ def curves(
 
 
 def animate(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5),
-            frames: int | None = None, interval: int = 150) -> str:
+            frames: int | None = None, interval: int = 150, levels: int | Sequence[float] = 15) -> str:
     """A JavaScript animation (HTML) of several runs moving over the problem's contours.
 
     Returns the HTML of Matplotlib's ``to_jshtml``: frames are embedded in the page,
     so it plays offline in a notebook (``IPython.display.HTML``) and in the book.
+    ``levels`` goes to :func:`contour`.
 
     >>> from lrcourse.problems import Quadratic
     >>> html = animate(Quadratic((1.0, 4.0)), {"a": np.array([[1.0, 1.0], [0.5, 0.2]])})
@@ -84,7 +100,7 @@ def animate(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float]
     longest = max(len(path) for path in iterates.values())
     frames = longest if frames is None else min(frames, longest)
     fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=72)
-    contour(problem, extent, ax=ax)
+    contour(problem, extent, ax=ax, levels=levels)
     lines = {label: ax.plot([], [], marker="o", markersize=3, linewidth=1.2, label=label)[0] for label in iterates}
     ax.legend(loc="lower right", fontsize="small")
 

@@ -202,3 +202,103 @@ def run(problem, optimizer_class, x0, steps: int, **hyperparameters) -> np.ndarr
         optimizer.step()
         path[k + 1] = theta.detach().numpy()
     return path
+
+
+@dataclass(frozen=True)
+class Rosenbrock:
+    """Rosenbrock's banana valley ``f(x) = (a - x1)**2 + b * (x2 - x1**2)**2``.
+
+    The minimum is ``0`` at ``(a, a**2)``, at the end of a curved, flat-bottomed
+    valley: following the valley needs small steps across it and long ones
+    along it (at the minimum the Hessian's eigenvalues are about 1001.6 and 0.4
+    for the default ``a`` and ``b``: a condition number of about 2,500).
+
+    >>> f = Rosenbrock()
+    >>> float(f(np.array([1.0, 1.0]))), f.grad(np.array([1.0, 1.0])).tolist()
+    (0.0, [0.0, 0.0])
+    >>> float(f(np.array([0.0, 0.0]))), f.grad(np.array([0.0, 0.0])).tolist()
+    (1.0, [-2.0, 0.0])
+    """
+
+    a: float = 1.0
+    b: float = 100.0
+
+    @property
+    def minimizers(self) -> tuple[tuple[float, float], ...]:
+        return ((self.a, self.a**2),)
+
+    minimum = 0.0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The loss at ``x``; ``x`` may hold many points along its leading axes (last axis: coordinates)."""
+        x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+        return (self.a - x1) ** 2 + self.b * (x2 - x1**2) ** 2
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+        ridge = x2 - x1**2
+        return np.stack([2 * (x1 - self.a) - 4 * self.b * x1 * ridge, 2 * self.b * ridge], axis=-1)
+
+
+@dataclass(frozen=True)
+class Saddle:
+    """A saddle point between two minima: ``f(x) = h/2 * x1**2 + x2**4/4 - x2**2/2``.
+
+    The origin is a saddle point (Hessian ``diag(h, -1)``): it attracts along
+    ``x1`` and repels along ``x2``. The minima are ``-1/4`` at ``(0, +1)`` and
+    ``(0, -1)``. A run started near ``x2 = 0`` shows how long a method lingers
+    on the saddle before it escapes.
+
+    >>> f = Saddle()
+    >>> float(f(np.array([0.0, 1.0]))), f.grad(np.array([0.0, 1.0])).tolist()
+    (-0.25, [0.0, 0.0])
+    >>> f.grad(np.array([1.0, 0.5])).tolist()   # (h x1, x2**3 - x2)
+    [1.0, -0.375]
+    """
+
+    h: float = 1.0
+
+    def __post_init__(self):
+        if self.h <= 0:
+            raise ValueError(f"h must be positive, not {self.h!r}")
+
+    minimizers = ((0.0, 1.0), (0.0, -1.0))
+    minimum = -0.25
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The loss at ``x``; ``x`` may hold many points along its leading axes (last axis: coordinates)."""
+        x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+        return 0.5 * self.h * x1**2 + 0.25 * x2**4 - 0.5 * x2**2
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+        return np.stack([self.h * x1, x2**3 - x2], axis=-1)
+
+
+@dataclass(frozen=True)
+class Beale:
+    """Beale's function: ``sum_i (c_i - x1 + x1 * x2**i)**2`` for ``c = (1.5, 2.25, 2.625)``, i = 1, 2, 3.
+
+    The minimum is ``0`` at ``(3, 1/2)``; the surface has flat plateaus and steep
+    walls, so gradient scales differ by orders of magnitude from place to place.
+
+    >>> f = Beale()
+    >>> float(f(np.array([3.0, 0.5]))), f.grad(np.array([3.0, 0.5])).tolist()
+    (0.0, [0.0, 0.0])
+    """
+
+    minimizers = ((3.0, 0.5),)
+    minimum = 0.0
+    c = (1.5, 2.25, 2.625)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The loss at ``x``; ``x`` may hold many points along its leading axes (last axis: coordinates)."""
+        x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+        return sum((c - x1 + x1 * x2**i) ** 2 for i, c in enumerate(self.c, start=1))
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+        residuals = [(i, c - x1 + x1 * x2**i) for i, c in enumerate(self.c, start=1)]
+        d1 = sum(2 * r * (x2**i - 1) for i, r in residuals)
+        d2 = sum(2 * r * i * x1 * x2 ** (i - 1) for i, r in residuals)
+        return np.stack([d1, d2], axis=-1)

@@ -80,3 +80,75 @@ def test_logistic_regression_smoothness_bounds_the_sharpness():
     rng = np.random.default_rng(0)
     assert all(f.sharpness(w) <= f.L + 1e-12 for w in rng.normal(size=(20, 2)))
     assert f.sharpness(np.zeros(2)) == pytest.approx(f.L)  # p = 1/2 everywhere at w = 0
+
+
+TWO_D = [problems.Rosenbrock(), problems.Rosenbrock(a=0.5, b=10.0), problems.Saddle(), problems.Saddle(h=4.0),
+         problems.Beale()]
+
+
+def numeric_gradient(f, x, eps=1e-6):
+    return np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(len(x))])
+
+
+@pytest.mark.parametrize("f", TWO_D, ids=repr)
+def test_two_d_gradients_match_finite_differences(f):
+    rng = np.random.default_rng(0)
+    for x in rng.uniform(-1.5, 1.5, size=(10, 2)):
+        np.testing.assert_allclose(f.grad(x), numeric_gradient(f, x), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", TWO_D, ids=repr)
+def test_two_d_minimizers_have_the_minimum_value_and_zero_gradient(f):
+    for point in f.minimizers:
+        assert float(f(np.array(point))) == pytest.approx(f.minimum, abs=1e-15)
+        np.testing.assert_allclose(f.grad(np.array(point)), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("f", TWO_D, ids=repr)
+def test_two_d_minimum_is_the_lowest_value_on_a_grid(f):
+    axis = np.linspace(-4.5, 4.5, 301)
+    grid = np.stack(np.meshgrid(axis, axis), axis=-1)
+    assert f(grid).min() >= f.minimum - 1e-12
+
+
+@pytest.mark.parametrize("f", TWO_D, ids=repr)
+def test_two_d_problems_are_vectorized_over_leading_axes(f):
+    points = np.random.default_rng(1).normal(size=(3, 4, 2))
+    values, grads = f(points), f.grad(points)
+    assert values.shape == (3, 4) and grads.shape == (3, 4, 2)
+    np.testing.assert_allclose(values[2, 1], f(points[2, 1]))
+    np.testing.assert_allclose(grads[2, 1], f.grad(points[2, 1]))
+
+
+def test_rosenbrock_values_by_hand():
+    f = problems.Rosenbrock(a=1.0, b=100.0)
+    assert float(f(np.array([-1.0, 1.0]))) == 4.0  # (1 + 1)^2 + 100 (1 - 1)^2
+    assert float(f(np.array([0.0, 1.0]))) == 101.0
+    assert f.minimizers == ((1.0, 1.0),)
+    hessian = np.array([numeric_gradient(lambda x: f.grad(x)[i], np.array([1.0, 1.0])) for i in range(2)])
+    assert np.linalg.eigvalsh(hessian) == pytest.approx([0.3994, 1001.6], rel=1e-3)
+
+
+def test_saddle_is_a_saddle_at_the_origin():
+    f = problems.Saddle(h=2.0)
+    np.testing.assert_array_equal(f.grad(np.zeros(2)), 0.0)
+    assert float(f(np.array([0.1, 0.0]))) > 0 > float(f(np.array([0.0, 0.1])))
+    hessian = np.array([numeric_gradient(lambda x: f.grad(x)[i], np.zeros(2)) for i in range(2)])
+    np.testing.assert_allclose(hessian, np.diag([2.0, -1.0]), atol=1e-6)
+    with pytest.raises(ValueError, match="h"):
+        problems.Saddle(h=0.0)
+
+
+def test_beale_values_by_hand():
+    f = problems.Beale()
+    assert float(f(np.zeros(2))) == pytest.approx(1.5**2 + 2.25**2 + 2.625**2)
+    assert float(f(np.array([1.0, 1.0]))) == pytest.approx(1.5**2 + 2.25**2 + 2.625**2)
+
+
+@pytest.mark.parametrize("f", TWO_D[:3], ids=repr)
+def test_two_d_problems_run_with_a_torch_optimizer(f):
+    from lrcourse.optim import Adam
+
+    path = problems.run(f, Adam, x0=[-0.5, 0.2], steps=3000, lr=0.02)
+    assert float(f(path[-1])) < float(f(path[0]))
+    assert min(np.linalg.norm(path[-1] - np.array(m)) for m in f.minimizers) < 0.05
