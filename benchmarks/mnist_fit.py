@@ -51,11 +51,16 @@ def unpacked_mnist_root(folder: Path) -> Path:
     return folder
 
 
-def article_loop(model: nn.Module, num_images: int, root: Path) -> float:
-    """The article's training loop for one epoch; returns its duration in seconds."""
+def article_loader(num_images: int, root: Path) -> DataLoader:
+    """The article's data pipeline: PIL images through ToTensor and Normalize, batched by a DataLoader."""
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
     dataset = datasets.MNIST(root, train=True, download=False, transform=transform)
-    loader = DataLoader(Subset(dataset, range(num_images)), batch_size=64, shuffle=True)
+    return DataLoader(Subset(dataset, range(num_images)), batch_size=64, shuffle=True)
+
+
+def article_loop(model: nn.Module, num_images: int, root: Path) -> float:
+    """The article's training loop for one epoch; returns its duration in seconds."""
+    loader = article_loader(num_images, root)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     criterion = nn.CrossEntropyLoss()
     start = time.perf_counter()
@@ -67,12 +72,12 @@ def article_loop(model: nn.Module, num_images: int, root: Path) -> float:
     return time.perf_counter() - start
 
 
-def fit_loop(model: nn.Module, num_images: int) -> float:
-    """The same epoch through ``fit``; returns its duration in seconds (loading excluded, as above)."""
-    images, labels = mnist("train", size=num_images, download=False)
+def fit_loop(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The same epoch through ``fit``; returns its duration in seconds."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     start = time.perf_counter()
-    fit(model, nn.CrossEntropyLoss(), optimizer, Batches(images, labels, batch_size=64, seed=0), epochs=1, progress=False)
+    batches = Batches(images, labels, batch_size=64, seed=0)
+    fit(model, nn.CrossEntropyLoss(), optimizer, batches, epochs=1, progress=False)
     return time.perf_counter() - start
 
 
@@ -81,14 +86,19 @@ def fresh_model() -> nn.Module:
     return ArticleCNN()
 
 
-def profile_fit(num_images: int) -> None:
-    """Where fit's time goes: operators (torch.profiler) and Python functions (cProfile)."""
-    model = fresh_model()
+def profile(images: torch.Tensor, labels: torch.Tensor, root: Path) -> None:
+    """Where the time goes: the article's data pipeline alone, then fit's operators and Python calls."""
+    num_images = len(labels)
+    start = time.perf_counter()
+    for _ in article_loader(num_images, root):
+        pass
+    seconds = time.perf_counter() - start
+    print(f"article's DataLoader alone: {seconds:.2f} s for {num_images} images ({1e6 * seconds / num_images:.0f} us an image)")
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        fit_loop(model, num_images)
+        fit_loop(fresh_model(), images, labels)
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
     profiler = cProfile.Profile()
-    profiler.runcall(fit_loop, fresh_model(), num_images)
+    profiler.runcall(fit_loop, fresh_model(), images, labels)
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
@@ -106,18 +116,24 @@ def main() -> None:
     num_images = round(60_000 * args.fraction)
     print(f"{num_images} images, batch 64, Adam 1e-3, torch {torch.__version__}, {torch.get_num_threads()} threads")
     times = {"article": [], "fit": []}
+    images, labels = mnist("train", size=num_images, download=False)  # loading is timed by neither
     with tempfile.TemporaryDirectory() as folder:
         root = unpacked_mnist_root(Path(folder))
         for _ in range(args.repeats):
             times["article"].append(article_loop(fresh_model(), num_images, root))
-            times["fit"].append(fit_loop(fresh_model(), num_images))
+            times["fit"].append(fit_loop(fresh_model(), images, labels))
+        report(times, num_images)
+        if args.profile:
+            profile(images, labels, root)
+
+
+def report(times: dict[str, list[float]], num_images: int) -> None:
+    """Images per second of the best epoch of each, and their ratio."""
     rates = {name: num_images / min(seconds) for name, seconds in times.items()}
     for name, seconds in times.items():
         print(f"{name:8s} {rates[name]:8.0f} images/s   epoch {min(seconds):6.2f} s   (all runs: "
               + ", ".join(f"{s:.2f}" for s in seconds) + ")")
     print(f"fit / article: {rates['fit'] / rates['article']:.2f}x the images per second")
-    if args.profile:
-        profile_fit(num_images)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ class Batches:
 
     @property
     def num_examples(self) -> int:
-        """How many rows each tensor has."""
+        """How many rows each tensor has.
+
+        >>> Batches(torch.zeros(5, 2), torch.zeros(5), batch_size=2).num_examples
+        5
+        """
         return len(self.tensors[0])
 
     def __len__(self) -> int:
@@ -63,7 +67,13 @@ class Batches:
         return full if self.drop_last or rest == 0 else full + 1
 
     def set_epoch(self, epoch: int) -> None:
-        """Make the next ``iter()`` produce the order of ``epoch``."""
+        """Make the next ``iter()`` produce the order of ``epoch``.
+
+        >>> batches = Batches(torch.arange(6), batch_size=6, seed=1)
+        >>> first = next(iter(batches))[0].tolist()
+        >>> batches.set_epoch(0); next(iter(batches))[0].tolist() == first
+        True
+        """
         if not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative int, not {epoch!r}")
         self.epoch = epoch

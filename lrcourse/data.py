@@ -58,9 +58,7 @@ def load_mnist(
     image_file, label_file = _MNIST_FILES[split]
     images = torch.from_numpy(_read_idx(raw / image_file)).unsqueeze(1)
     labels = torch.from_numpy(_read_idx(raw / label_file)).long()
-    if not normalize:
-        return images, labels
-    return (images.float() / 255 - MNIST_MEAN) / MNIST_STD, labels
+    return (_standardize(images) if normalize else images), labels
 
 
 def mnist(
@@ -87,15 +85,26 @@ def mnist(
         size = pick(quick=QUICK_MNIST_SIZES[split], full=None)
     elif not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise ValueError(f"size must be a positive int or None, not {size!r}")
-    images, labels = load_mnist(split, root=root, download=download)
-    images, labels = images[:size], labels[:size]
-    if device is not None:
-        images, labels = images.to(device), labels.to(device)
+    images, labels = load_mnist(split, root=root, normalize=False, download=download)
+    images, labels = _standardize(images[:size].to(device)), labels[:size].to(device)  # convert only what is kept
     return images, labels
 
 
+def _standardize(images: torch.Tensor) -> torch.Tensor:
+    """Bytes to float32 in [0, 1], then to zero mean and unit variance over the training set."""
+    return (images.float() / 255 - MNIST_MEAN) / MNIST_STD
+
+
 def mnist_raw_folder(root: str | Path | None = None, *, download: bool = True) -> Path:
-    """The folder holding the four MNIST archives, downloading them if allowed and needed."""
+    """The folder holding the four MNIST archives, downloading them if allowed and needed.
+
+    >>> import tempfile
+    >>> try:
+    ...     mnist_raw_folder(tempfile.mkdtemp(), download=False)
+    ... except DataMissingError as error:
+    ...     print("LRCOURSE_DATA" in str(error))
+    True
+    """
     root = Path(root) if root is not None else data_root()
     raw = root / "MNIST" / "raw"
     if _has_mnist(raw):

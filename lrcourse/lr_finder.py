@@ -28,7 +28,11 @@ from lrcourse.train.step import accumulate_gradients, check_clipping, clip_gradi
 
 @dataclass(frozen=True)
 class RangeTestResult:
-    """The rates tried, the smoothed losses, the raw losses, and whether the sweep stopped on divergence."""
+    """The rates tried, the smoothed losses, the raw losses, and whether the sweep stopped on divergence.
+
+    >>> RangeTestResult([0.1, 1.0], [1.0, 0.5], [1.0, 0.4], diverged=False).lrs
+    [0.1, 1.0]
+    """
 
     lrs: list[float]
     losses: list[float]
@@ -36,7 +40,11 @@ class RangeTestResult:
     diverged: bool
 
     def suggestions(self) -> dict[str, float]:
-        """:func:`suggestions` of this curve."""
+        """:func:`suggestions` of this curve.
+
+        >>> RangeTestResult([0.01, 0.1, 1.0], [2.0, 0.5, 9.0], [2.0, 0.5, 9.0], diverged=True).suggestions()["minimum/10"]
+        0.01
+        """
         return suggestions(self.lrs, self.losses)
 
 

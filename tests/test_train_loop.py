@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lrcourse.batching import Batches
+from lrcourse.devices import available_devices, is_available
 from lrcourse.models import MLP
 from lrcourse.train import DivergenceWarning, fit
 
@@ -266,3 +267,23 @@ def test_article_cnn_learns_a_slice_of_mnist(one_thread):
                   val_data=(images[512:], labels[512:]), progress=False)
     assert history.loss[0] == pytest.approx(math.log(10), abs=0.1)  # untrained: about uniform over 10 digits
     assert history.val[-1]["accuracy"] > 0.6 and history.val[-1]["loss"] < history.val[0]["loss"]
+
+
+@pytest.mark.parametrize("device", available_devices(), ids=str)
+def test_everything_fit_creates_lives_on_the_model_device(device):
+    X, y = (t.float().to(device) for t in regression_data())
+    model = MLP(3, hidden=(5,), out_features=1).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    history = fit(model, F.mse_loss, optimizer, Batches(X, y, batch_size=10), epochs=2, val_data=(X, y),
+                  clip_norm=1.0, progress=False)
+    assert len(history.loss) == 6 and all(math.isfinite(v) for v in history.loss + history.grad_norm)
+    assert all(state["exp_avg"].device.type == device.type for state in optimizer.state.values())
+
+
+@pytest.mark.skipif(not is_available("cuda"), reason="needs a CUDA device")
+def test_cpu_batches_feed_a_cuda_model_in_float16():
+    X, y = (t.float() for t in regression_data(n=64))
+    model = MLP(3, hidden=(16,), out_features=1).cuda()
+    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=16),
+                  epochs=5, mixed_precision=torch.float16, clip_norm=10.0, progress=False)
+    assert history.diverged is None and history.loss[-1] < history.loss[0]

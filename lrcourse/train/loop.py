@@ -22,11 +22,18 @@ from lrcourse.train.tensorboard import summary_writer
 
 
 class DivergenceWarning(RuntimeWarning):
-    """Training stopped because the loss (or the gradient) stopped being usable."""
+    """Training stopped because the loss (or the gradient) stopped being usable.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", DivergenceWarning)  # turn divergence into an exception
+    ...     issubclass(DivergenceWarning, RuntimeWarning)
+    True
+    """
 
 
 @dataclass
-class Position:
+class _Position:
     """Where a run is: updates done, current epoch, micro-batches of that epoch already used."""
 
     step: int = 0
@@ -89,7 +96,7 @@ def fit(
     device = next(model.parameters()).device
     trainer = _Trainer(model, loss_fn, optimizer, RateDriver(schedule, optimizer), Precision(mixed_precision, device))
     trainer.set_limits(clip_norm=clip_norm, clip_value=clip_value, divergence_factor=divergence_factor)
-    history, position, saved = History(), Position(), None
+    history, position, saved = History(), _Position(), None
     if resume_from is not None:
         saved = ckpt.load(resume_from, map_location="cpu")
         history, position = trainer.load_state_dict(saved)
@@ -117,7 +124,7 @@ def fit(
                 metrics = evaluate(model, loss_fn, val_data)
                 history.record_validation(epoch=epoch, step=position.step, metrics=metrics)
                 _report_validation(bar, writer, position.step, metrics)
-            position = Position(step=position.step, epoch=epoch + 1, batches_done=0)
+            position = _Position(step=position.step, epoch=epoch + 1, batches_done=0)
             if checkpoint is not None:
                 ckpt.save(checkpoint, trainer.state_dict(history, position))
         return history
@@ -165,7 +172,7 @@ class _Trainer:
             return f"the loss {loss:.4g} exceeds {factor:g} times the first loss {first_loss:.4g}"
         return None
 
-    def state_dict(self, history: History, position: Position) -> dict:
+    def state_dict(self, history: History, position: _Position) -> dict:
         """Everything needed to continue from ``position`` exactly."""
         return {
             "model": self.model.state_dict(),
@@ -178,16 +185,16 @@ class _Trainer:
             "rng": ckpt.rng_state(),
         }
 
-    def load_state_dict(self, saved: dict) -> tuple[History, Position]:
+    def load_state_dict(self, saved: dict) -> tuple[History, _Position]:
         """Restore the model, optimizer, schedule and scaler; return the history and position."""
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.rates.load_state_dict(saved["schedule"])
         self.precision.load_state_dict(saved["precision"])
-        return History.from_state_dict(saved["history"]), Position(**saved["position"])
+        return History.from_state_dict(saved["history"]), _Position(**saved["position"])
 
 
-def _epoch_batches(train_batches, epoch: int, position: Position, saved: dict | None) -> tuple[Iterator, dict]:
+def _epoch_batches(train_batches, epoch: int, position: _Position, saved: dict | None) -> tuple[Iterator, dict]:
     """The micro-batches of ``epoch`` not yet used, with the generators as an unbroken run would have them.
 
     Also returns the generators' state at the start of the epoch, for checkpoints.

@@ -26,6 +26,15 @@ class Precision:
     (True, True)
     >>> Precision(True, torch.device("cpu")).dtype
     torch.bfloat16
+
+    One step, whatever the precision (``fit`` does this):
+
+    >>> model = torch.nn.Linear(2, 1); opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> with p.autocast():
+    ...     loss = model(torch.ones(1, 2)).sum()
+    >>> p.backward(loss); p.unscale_(opt); p.step(opt)
+    >>> p.state_dict()
+    {}
     """
 
     def __init__(self, mixed_precision: bool | torch.dtype, device: torch.device):

@@ -25,6 +25,15 @@ class RateDriver:
     0.05
     >>> opt.param_groups[0]["lr"]
     0.05
+
+    An LRScheduler moves after the update, and its state is saved:
+
+    >>> driver = RateDriver(torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5), opt)
+    >>> driver.before_update(step=0); opt.step(); driver.after_update(); driver.before_update(step=1)
+    0.05
+    0.025
+    >>> driver.state_dict()["last_epoch"]
+    1
     """
 
     def __init__(self, schedule, optimizer: torch.optim.Optimizer):

@@ -68,7 +68,14 @@ def clip_gradients(
 
 
 def check_clipping(clip_norm: float | None, clip_value: float | None) -> None:
-    """ValueError unless each threshold is ``None`` or positive, and at most one is given."""
+    """ValueError unless each threshold is ``None`` or positive, and at most one is given.
+
+    >>> check_clipping(1.0, None)
+    >>> check_clipping(-1.0, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: clip_norm must be positive or None, not -1.0
+    """
     for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value)):
         if value is not None and not value > 0:
             raise ValueError(f"{name} must be positive or None, not {value!r}")
@@ -77,5 +84,10 @@ def check_clipping(clip_norm: float | None, clip_value: float | None) -> None:
 
 
 def trainable_parameters(optimizer: torch.optim.Optimizer) -> list[torch.nn.Parameter]:
-    """Every parameter the optimizer updates, in order."""
+    """Every parameter the optimizer updates, in order.
+
+    >>> a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(2))
+    >>> [p.numel() for p in trainable_parameters(torch.optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1))]
+    [1, 2]
+    """
     return [p for group in optimizer.param_groups for p in group["params"]]
