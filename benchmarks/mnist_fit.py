@@ -9,7 +9,10 @@ epoch, from the same initial weights:
   zero_grad / forward / loss / backward / step;
 - "fit": ``lrcourse.data.mnist`` (normalized tensors in memory), ``Batches``
   and ``fit``, which also measures the gradient norm, checks for divergence
-  and records the history at every step.
+  and records the history at every step;
+- "bare": the article's four-line loop body over the same ``Batches``, which
+  splits the difference: article -> bare is what the data pipeline costs,
+  bare -> fit what fit's bookkeeping costs.
 
 The runs take turns (article, fit, article, fit, ...) so that a change in the
 machine's load hits both; the best of ``--repeats`` is reported. Run with
@@ -81,6 +84,19 @@ def fit_loop(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
     return time.perf_counter() - start
 
 
+def bare_loop(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The article's loop body over in-memory ``Batches``; returns its duration in seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    criterion = nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for batch_images, batch_labels in Batches(images, labels, batch_size=64, seed=0):
+        optimizer.zero_grad()
+        loss = criterion(model(batch_images), batch_labels)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
 def fresh_model() -> nn.Module:
     torch.manual_seed(0)
     return ArticleCNN()
@@ -115,13 +131,14 @@ def main() -> None:
         parser.error(f"--fraction must be in (0, 1], not {args.fraction}")
     num_images = round(60_000 * args.fraction)
     print(f"{num_images} images, batch 64, Adam 1e-3, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    times = {"article": [], "fit": []}
+    times = {"article": [], "fit": [], "bare": []}
     images, labels = mnist("train", size=num_images, download=False)  # loading is timed by neither
     with tempfile.TemporaryDirectory() as folder:
         root = unpacked_mnist_root(Path(folder))
         for _ in range(args.repeats):
             times["article"].append(article_loop(fresh_model(), num_images, root))
             times["fit"].append(fit_loop(fresh_model(), images, labels))
+            times["bare"].append(bare_loop(fresh_model(), images, labels))
         report(times, num_images)
         if args.profile:
             profile(images, labels, root)
@@ -134,6 +151,7 @@ def report(times: dict[str, list[float]], num_images: int) -> None:
         print(f"{name:8s} {rates[name]:8.0f} images/s   epoch {min(seconds):6.2f} s   (all runs: "
               + ", ".join(f"{s:.2f}" for s in seconds) + ")")
     print(f"fit / article: {rates['fit'] / rates['article']:.2f}x the images per second")
+    print(f"fit / bare:    {rates['fit'] / rates['bare']:.2f}x the images per second")
 
 
 if __name__ == "__main__":

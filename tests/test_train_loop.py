@@ -287,3 +287,14 @@ def test_cpu_batches_feed_a_cuda_model_in_float16():
     history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=16),
                   epochs=5, mixed_precision=torch.float16, clip_norm=10.0, progress=False)
     assert history.diverged is None and history.loss[-1] < history.loss[0]
+
+
+def test_a_model_left_in_eval_mode_is_trained_in_train_mode():
+    X, y = regression_data()
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 1)).double()
+    modes = []
+    model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
+    model.eval()
+    fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=10), epochs=1,
+        val_data=(X, y), progress=False)
+    assert modes == [True, True, True, False] and model.training  # three steps, then validation

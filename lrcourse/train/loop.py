@@ -100,19 +100,16 @@ def fit(
     if resume_from is not None:
         saved = ckpt.load(resume_from, map_location="cpu")
         history, position = trainer.load_state_dict(saved)
-    writer = summary_writer(tensorboard_dir) if tensorboard_dir is not None else None
-    bar = progress_bar(_total_steps(train_batches, epochs, accumulate), enabled=progress)
-    bar.update(position.step)
+    log = _Log(_total_steps(train_batches, epochs, accumulate), position.step, progress, tensorboard_dir)
     try:
         for epoch in range(position.epoch, epochs):
             model.train()
             batches, trainer.epoch_rng = _epoch_batches(train_batches, epoch, position, saved)
-            groups = _groups(batches, accumulate)
             saved = None  # only the first epoch after resuming replays saved generator states
-            for group in groups:
+            for group in _groups(batches, accumulate):
                 lr, loss, grad_norm, problem = trainer.update(group, position.step, history)
                 history.record_step(step=position.step, epoch=epoch, lr=lr, loss=loss, grad_norm=grad_norm)
-                _report(bar, writer, position.step, lr=lr, loss=loss, grad_norm=grad_norm)
+                log.step(position.step, lr=lr, loss=loss, grad_norm=grad_norm)
                 if problem is not None:
                     return _stop(history, f"training diverged at step {position.step} (epoch {epoch}) with lr={lr:.3g}: {problem}")
                 position.step, position.batches_done = position.step + 1, position.batches_done + len(group)
@@ -123,15 +120,13 @@ def fit(
             if val_data is not None:
                 metrics = evaluate(model, loss_fn, val_data)
                 history.record_validation(epoch=epoch, step=position.step, metrics=metrics)
-                _report_validation(bar, writer, position.step, metrics)
+                log.validation(position.step, metrics)
             position = _Position(step=position.step, epoch=epoch + 1, batches_done=0)
             if checkpoint is not None:
                 ckpt.save(checkpoint, trainer.state_dict(history, position))
         return history
     finally:
-        bar.close()
-        if writer is not None:
-            writer.close()
+        log.close()
 
 
 class _Trainer:
@@ -226,21 +221,33 @@ def _total_steps(train_batches, epochs: int, accumulate: int) -> int | None:
         return None
 
 
-def _report(bar, writer, step: int, **values: float) -> None:
-    if not bar.disable:
-        bar.set_postfix(loss=f"{values['loss']:.4g}", lr=f"{values['lr']:.3g}", refresh=False)
-        bar.update()
-    if writer is not None:
-        for name, value in values.items():
-            writer.add_scalar(f"train/{name}", value, step)
+class _Log:
+    """Where a run reports: the progress bar and, if asked for, TensorBoard."""
 
+    def __init__(self, total_steps: int | None, done: int, progress: bool, tensorboard_dir: str | Path | None):
+        self.writer = summary_writer(tensorboard_dir) if tensorboard_dir is not None else None
+        self.bar = progress_bar(total_steps, enabled=progress)
+        self.bar.update(done)
 
-def _report_validation(bar, writer, step: int, metrics: dict[str, float]) -> None:
-    if not bar.disable:
-        bar.write("  ".join([f"step {step}"] + [f"val_{name} {value:.4g}" for name, value in metrics.items()]))
-    if writer is not None:
-        for name, value in metrics.items():
-            writer.add_scalar(f"val/{name}", value, step)
+    def step(self, step: int, **values: float) -> None:
+        if not self.bar.disable:
+            self.bar.set_postfix(loss=f"{values['loss']:.4g}", lr=f"{values['lr']:.3g}", refresh=False)
+            self.bar.update()
+        if self.writer is not None:
+            for name, value in values.items():
+                self.writer.add_scalar(f"train/{name}", value, step)
+
+    def validation(self, step: int, metrics: dict[str, float]) -> None:
+        if not self.bar.disable:
+            self.bar.write("  ".join([f"step {step}"] + [f"val_{name} {value:.4g}" for name, value in metrics.items()]))
+        if self.writer is not None:
+            for name, value in metrics.items():
+                self.writer.add_scalar(f"val/{name}", value, step)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _stop(history: History, message: str) -> History:
