@@ -26,10 +26,12 @@ _FALSE = {"", "0", "false", "no", "off"}
 def is_quick() -> bool:
     """Whether quick mode is on (``LRCOURSE_QUICK`` is ``1``, ``true``, ``yes`` or ``on``).
 
-    >>> import os
-    >>> os.environ["LRCOURSE_QUICK"] = "1"; is_quick()
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_QUICK": "1"}):
+    ...     is_quick()
     True
-    >>> os.environ["LRCOURSE_QUICK"] = "0"; is_quick()
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_QUICK": "0"}):
+    ...     is_quick()
     False
     """
     raw = os.environ.get("LRCOURSE_QUICK", "").strip().lower()
@@ -45,10 +47,12 @@ def pick(quick: T, full: T) -> T:
 
     Chapters write their sizes once, both ways: ``epochs = pick(quick=1, full=10)``.
 
-    >>> import os
-    >>> os.environ["LRCOURSE_QUICK"] = "1"; pick(quick=1, full=10)
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_QUICK": "1"}):
+    ...     pick(quick=1, full=10)
     1
-    >>> os.environ["LRCOURSE_QUICK"] = ""; pick(quick=1, full=10)
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_QUICK": ""}):
+    ...     pick(quick=1, full=10)
     10
     """
     return quick if is_quick() else full
@@ -63,8 +67,9 @@ def default_cache() -> Path:
 def data_root() -> Path:
     """The folder that holds the data sets (``LRCOURSE_DATA``, else the user cache).
 
-    >>> import os
-    >>> os.environ["LRCOURSE_DATA"] = "/srv/data"; str(data_root())
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_DATA": "/srv/data"}):
+    ...     str(data_root())
     '/srv/data'
     """
     configured = os.environ.get("LRCOURSE_DATA", "").strip()

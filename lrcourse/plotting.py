@@ -6,6 +6,7 @@ returns it, so a chapter can add labels or combine panels.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -94,6 +95,8 @@ def animate(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float]
     >>> html = animate(Quadratic((1.0, 4.0)), {"a": np.array([[1.0, 1.0], [0.5, 0.2]])})
     >>> "<script" in html and "anim" in html
     True
+    >>> "https://" in html  # nothing is fetched from the network
+    False
     """
     from matplotlib.animation import FuncAnimation
 
@@ -113,4 +116,6 @@ def animate(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float]
     animation = FuncAnimation(fig, draw, frames=frames, interval=interval, blit=True)
     html = animation.to_jshtml(default_mode="once")
     plt.close(fig)
-    return html
+    # Matplotlib links Font Awesome from a CDN for its button icons; the book's theme and
+    # Jupyter already ship the font, and a page of the course loads nothing from the network.
+    return re.sub(r"<link[^>]*font-awesome[^>]*>\s*", "", html)
