@@ -1,7 +1,18 @@
 """lrcourse: the companion package of *The Learning Rate: principles and code*.
 
 One module per concept; importing the package does no work and reads no
-configuration, so each helper reads the environment when it is called.
+configuration, so each helper reads the environment when it is called. The
+modules are imported by name (``from lrcourse import schedules``):
+
+- ``lrcourse.optim``: SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, RAdam,
+  verified against ``torch.optim``;
+- ``lrcourse.schedules``: closed-form learning-rate schedules and ``attach``;
+- ``lrcourse.train``: ``fit`` with accumulation, clipping, history and resume;
+- ``lrcourse.lr_finder``: the range test;
+- ``lrcourse.data``, ``lrcourse.batching``, ``lrcourse.synthetic``, ``lrcourse.models``:
+  data sets, batches and the course's models;
+- ``lrcourse.problems``, ``lrcourse.plotting``, ``lrcourse.curvature``,
+  ``lrcourse.gradient_noise``, ``lrcourse.sweeps``: what the chapters compute and draw.
 
 >>> import lrcourse
 >>> lrcourse.device().type in {"cuda", "mps", "cpu"}
