@@ -16,13 +16,7 @@ from lrcourse import optim as ours
 NAMES = ours.__all__
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    """torch keeps NAdam's mu_product in the default dtype: float64 makes it an exact oracle."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("float64_default")  # see conftest.py
 # torch options that choose an implementation, not the update rule: ours has one implementation
 IMPLEMENTATION_ONLY = {"foreach", "fused", "capturable", "differentiable"}
 

@@ -48,13 +48,7 @@ def final_theta(module, name, kwargs, steps=12):
     return theta
 
 
-@pytest.fixture(autouse=True)
-def float64_default():
-    """torch keeps NAdam's mu_product in the default dtype: float64 makes it an exact oracle."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("float64_default")  # see conftest.py
 
 
 @pytest.mark.parametrize("name", list(OPTIONS))
