@@ -302,3 +302,19 @@ class Beale:
         d1 = sum(2 * r * (x2**i - 1) for i, r in residuals)
         d2 = sum(2 * r * i * x1 * x2 ** (i - 1) for i, r in residuals)
         return np.stack([d1, d2], axis=-1)
+
+
+def measured_contraction(path: np.ndarray, start: int, end: int) -> float:
+    """The mean factor by which the distance to the minimum (at 0) shrank per step from ``start`` to ``end``.
+
+    The geometric mean of ``|x_{k+1}| / |x_k|`` over those steps, to compare with a
+    predicted contraction such as :meth:`Quadratic.contraction`.
+
+    >>> path = gradient_descent(Quadratic((1.0, 10.0)), lr=2 / 11, x0=[1.0, 1.0], steps=30)
+    >>> round(measured_contraction(path, 10, 30), 6)  # (kappa - 1) / (kappa + 1) = 9 / 11
+    0.818182
+    """
+    if not 0 <= start < end < len(path):
+        raise ValueError(f"need 0 <= start < end < {len(path)}, got start={start}, end={end}")
+    norms = np.linalg.norm(path, axis=1)
+    return float((norms[end] / norms[start]) ** (1 / (end - start)))

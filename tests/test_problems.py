@@ -152,3 +152,17 @@ def test_two_d_problems_run_with_a_torch_optimizer(f):
     path = problems.run(f, Adam, x0=[-0.5, 0.2], steps=3000, lr=0.02)
     assert float(f(path[-1])) < float(f(path[0]))
     assert min(np.linalg.norm(path[-1] - np.array(m)) for m in f.minimizers) < 0.05
+
+
+def test_measured_contraction_is_the_geometric_mean_ratio():
+    path = np.array([[8.0, 0.0], [0.0, 4.0], [2.0, 0.0], [0.0, 1.0]])  # norms halve each step
+    assert problems.measured_contraction(path, 0, 3) == pytest.approx(0.5)
+    assert problems.measured_contraction(path, 1, 2) == pytest.approx(0.5)
+    uneven = np.array([[8.0, 0.0], [1.0, 0.0]])
+    assert problems.measured_contraction(uneven, 0, 1) == pytest.approx(0.125)
+
+
+@pytest.mark.parametrize("start,end", [(2, 2), (3, 1), (-1, 2), (0, 4)])
+def test_measured_contraction_rejects_bad_windows(start, end):
+    with pytest.raises(ValueError, match="start"):
+        problems.measured_contraction(np.ones((4, 2)), start, end)
