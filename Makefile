@@ -10,17 +10,23 @@ JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 QUICK_BOOK := _build/quick/_build/html
 
-.PHONY: book test install browser clean
+.PHONY: book test install browser clean lint
 
 book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	LRCOURSE_QUICK=1 $(JB) build . --path-output _build/quick -W -n --keep-going
 	LRCOURSE_QUICK=1 LRCOURSE_BOOK_HTML=$(QUICK_BOOK) MPLBACKEND=Agg $(PY) -m pytest
 
 install: $(STAMP)
+
+# Static checks: ruff (lint and format) over the code, mypy over the package's type hints.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lrcourse tests benchmarks
+	$(VENV)/bin/ruff format --check lrcourse tests benchmarks
+	$(VENV)/bin/mypy
 
 # Re-installs only when the dependencies change.
 $(STAMP): pyproject.toml constraints.txt
