@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from lrcourse.train import checkpoint as ckpt
+from lrcourse.train import distributed
 from lrcourse.train.evaluate import evaluate
 from lrcourse.train.history import History
 from lrcourse.train.precision import Precision
@@ -81,6 +82,10 @@ def fit(
     - ``checkpoint``: file written after each epoch and every ``checkpoint_every``
       updates; ``resume_from`` continues such a run exactly (same call, same ``epochs``).
     - ``tensorboard_dir``: also log rate, loss and gradient norm there (needs ``tensorboard``).
+    - several workers (``torchrun``, see :mod:`~lrcourse.train.distributed`): pass
+      the model wrapped by ``distributed.wrap`` and batches cut by
+      ``distributed.shard``; the loss and validation metrics are averaged over
+      the workers, and only rank 0 shows progress, logs and writes checkpoints.
 
     >>> from lrcourse.batching import Batches
     >>> _ = torch.manual_seed(0)
@@ -93,6 +98,8 @@ def fit(
     """
     _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every)
     check_clipping(clip_norm, clip_value)
+    _check_parallel(model)
+    main = distributed.is_main()
     device = next(model.parameters()).device
     trainer = _Trainer(model, loss_fn, optimizer, RateDriver(schedule, optimizer), Precision(mixed_precision, device))
     trainer.set_limits(clip_norm=clip_norm, clip_value=clip_value, divergence_factor=divergence_factor)
@@ -100,7 +107,8 @@ def fit(
     if resume_from is not None:
         saved = ckpt.load(resume_from, map_location="cpu")
         history, position = trainer.load_state_dict(saved)
-    log = _Log(_total_steps(train_batches, epochs, accumulate), position.step, progress, tensorboard_dir)
+    total = _total_steps(train_batches, epochs, accumulate)
+    log = _Log(total, position.step, progress and main, tensorboard_dir if main else None)
     try:
         for epoch in range(position.epoch, epochs):
             model.train()
@@ -111,18 +119,21 @@ def fit(
                 history.record_step(step=position.step, epoch=epoch, lr=lr, loss=loss, grad_norm=grad_norm)
                 log.step(position.step, lr=lr, loss=loss, grad_norm=grad_norm)
                 if problem is not None:
-                    return _stop(history, f"training diverged at step {position.step} (epoch {epoch}) with lr={lr:.3g}: {problem}")
+                    where = f"step {position.step} (epoch {epoch}) with lr={lr:.3g}"
+                    return _stop(history, f"training diverged at {where}: {problem}")
                 position.step, position.batches_done = position.step + 1, position.batches_done + len(group)
-                if checkpoint is not None and checkpoint_every and position.step % checkpoint_every == 0:
+                if main and checkpoint is not None and checkpoint_every and position.step % checkpoint_every == 0:
                     ckpt.save(checkpoint, trainer.state_dict(history, position))
             if position.batches_done == 0:
-                raise ValueError(f"train_batches produced no batches in epoch {epoch}: pass a re-iterable, not an iterator")
+                raise ValueError(
+                    f"train_batches produced no batches in epoch {epoch}: pass a re-iterable, not an iterator"
+                )
             if val_data is not None:
-                metrics = evaluate(model, loss_fn, val_data)
+                metrics = _validate(model, loss_fn, val_data)
                 history.record_validation(epoch=epoch, step=position.step, metrics=metrics)
                 log.validation(position.step, metrics)
             position = _Position(step=position.step, epoch=epoch + 1, batches_done=0)
-            if checkpoint is not None:
+            if main and checkpoint is not None:
                 ckpt.save(checkpoint, trainer.state_dict(history, position))
         return history
     finally:
@@ -150,7 +161,8 @@ class _Trainer:
         self.precision.unscale_(self.optimizer)  # clip and measure the true gradient, not the scaled one
         norm = clip_gradients(self.parameters, clip_norm=self.clip_norm, clip_value=self.clip_value)
         lr = self.rates.before_update(step)
-        loss_value, norm_value = torch.stack([loss, norm.to(loss)]).tolist()  # the one host sync of the step
+        losses = distributed.all_mean(torch.stack([loss, norm.to(loss)]))  # workers agree on the loss
+        loss_value, norm_value = losses.tolist()  # the one host sync of the step
         problem = self._problem(loss_value, norm_value, history.loss[0] if history.loss else loss_value)
         if problem is None:
             self.precision.step(self.optimizer)
@@ -170,7 +182,7 @@ class _Trainer:
     def state_dict(self, history: History, position: _Position) -> dict:
         """Everything needed to continue from ``position`` exactly."""
         return {
-            "model": self.model.state_dict(),
+            "model": distributed.unwrap(self.model).state_dict(),  # loads with or without DDP
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.rates.state_dict(),
             "precision": self.precision.state_dict(),
@@ -182,7 +194,7 @@ class _Trainer:
 
     def load_state_dict(self, saved: dict) -> tuple[History, _Position]:
         """Restore the model, optimizer, schedule and scaler; return the history and position."""
-        self.model.load_state_dict(saved["model"])
+        distributed.unwrap(self.model).load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.rates.load_state_dict(saved["schedule"])
         self.precision.load_state_dict(saved["precision"])
@@ -255,8 +267,28 @@ def _stop(history: History, message: str) -> History:
         ". Training stopped before this update, so the model keeps its last finite parameters;"
         " try a smaller rate, warmup or gradient clipping."
     )
-    warnings.warn(history.diverged, DivergenceWarning, stacklevel=3)
+    if distributed.is_main():  # every worker stops (they share the loss); one says so
+        warnings.warn(history.diverged, DivergenceWarning, stacklevel=3)
     return history
+
+
+def _check_parallel(model: torch.nn.Module) -> None:
+    if distributed.is_distributed() and distributed.unwrap(model) is model:
+        raise ValueError(
+            f"model: with {distributed.world_size()} workers, pass lrcourse.train.distributed.wrap(model) "
+            "so that the workers average their gradients"
+        )
+
+
+def _validate(model: torch.nn.Module, loss_fn, val_data) -> dict[str, float]:
+    """The validation metrics; with several workers, each measures its share of an ``(X, y)`` pair."""
+    model = distributed.unwrap(model)  # no collective calls inside DDP's forward
+    pair = isinstance(val_data, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in val_data)
+    if not distributed.is_distributed() or not pair:
+        return evaluate(model, loss_fn, val_data)  # batches: every worker measures all of them
+    part = [t.tensor_split(distributed.world_size())[distributed.rank()] for t in val_data]
+    metrics = evaluate(model, loss_fn, part)
+    return distributed.weighted_mean(metrics, len(part[-1]), device=next(model.parameters()).device)
 
 
 def _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every) -> None:
