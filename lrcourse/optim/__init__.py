@@ -1,7 +1,9 @@
 """The optimizers of the course, each a ``torch.optim.Optimizer`` that reads like its formula.
 
 Every class takes the keyword names and defaults of its ``torch.optim`` namesake and
-is tested against it, so one can be swapped for the other; options that only choose
+is tested against it, so one can be swapped for the other (:class:`LARS` and
+:class:`LAMB`, which ``torch.optim`` lacks, are tested against their papers' rules
+computed independently); options that only choose
 an implementation (``foreach``, ``fused``, ``capturable``, ``differentiable``) are
 not offered. Each class's ``update`` method is its rule for one parameter, one
 statement per equation; the loop around it is :class:`lrcourse.optim.base.Optimizer`.
@@ -20,9 +22,13 @@ True
 from lrcourse.optim.adadelta import Adadelta
 from lrcourse.optim.adagrad import Adagrad
 from lrcourse.optim.adam import Adam, AdamW
+from lrcourse.optim.lamb import LAMB as LAMB
+from lrcourse.optim.lars import LARS as LARS
 from lrcourse.optim.nadam import NAdam
 from lrcourse.optim.radam import RAdam
 from lrcourse.optim.rmsprop import RMSprop
 from lrcourse.optim.sgd import SGD
 
+# the torch.optim namesakes (tests/test_optim_api.py checks each against torch); then the layer-wise pair
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam"]
+LAYERWISE = ["LARS", "LAMB"]
