@@ -7,18 +7,30 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
+JCACHE := $(VENV)/bin/jcache
 STAMP  := $(VENV)/.installed
-QUICK_BOOK := _build/quick/_build/html
+NOTEBOOKS  := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*')
+BOOK_CACHE := _build/.jupyter_cache
+QUICK      := _build/quick
 
 .PHONY: book test install browser clean lint
 
+# Full mode. Jupyter Book executes notebooks one after the other; jupyter-cache runs those whose
+# code changed two at a time into the same execution cache first, so the build only renders.
 book: $(STAMP)
+	mkdir -p $(BOOK_CACHE)
+	$(JCACHE) notebook -p $(BOOK_CACHE) add $(NOTEBOOKS)
+	$(JCACHE) project -p $(BOOK_CACHE) execute --executor local-parallel --timeout 1800
 	$(JB) build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+# Quick mode. pytest runs unit tests, doctests and every chapter (nbval), one process per core;
+# book/conftest.py keeps each executed chapter in the quick book's execution cache, so the build
+# renders what the tests ran without executing it again. Then Chromium checks the pages.
 test: $(STAMP) browser lint
-	LRCOURSE_QUICK=1 $(JB) build . --path-output _build/quick -W -n --keep-going
-	LRCOURSE_QUICK=1 LRCOURSE_BOOK_HTML=$(QUICK_BOOK) MPLBACKEND=Agg $(PY) -m pytest
+	LRCOURSE_QUICK=1 LRCOURSE_EXECUTED_CACHE=$(QUICK)/_build/.jupyter_cache $(PY) -m pytest -n auto --dist loadscope
+	LRCOURSE_QUICK=1 $(JB) build . --path-output $(QUICK) -W -n --keep-going
+	LRCOURSE_BOOK_HTML=$(QUICK)/_build/html $(PY) -m pytest tests/test_rendered_book.py
 
 install: $(STAMP)
 
