@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from lrcourse.optim import compiled
 from lrcourse.optim.base import Optimizer, check_betas, check_lr, check_nonnegative, zeros_like
 
 
@@ -33,6 +34,10 @@ class Adam(Optimizer):
     ``v_max``, the elementwise maximum of all :math:`v_t` so far. A non-finite
     gradient is used as it is: checking is left to the caller.
 
+    ``fused=True`` runs the same rule as one loop over all parameters, compiled by
+    ``torch.compile``, several times faster (:mod:`lrcourse.optim.compiled`; it makes the
+    parameters views of one flat buffer). The default ``None``, as in torch, is this readable loop.
+
     >>> import torch
     >>> theta = torch.tensor([1.0, -2.0], requires_grad=True)
     >>> opt = Adam([theta], lr=0.1)
@@ -51,6 +56,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
         check_lr(lr)
@@ -58,8 +64,15 @@ class Adam(Optimizer):
         check_nonnegative(eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+                        decoupled_weight_decay=decoupled_weight_decay, fused=bool(fused))
         super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """The readable loop of :class:`Optimizer`, or with ``fused=True`` the compiled one."""
+        if self.defaults["fused"]:
+            return compiled.adam_step(self, closure)
+        return super().step(closure)
 
     def update(self, theta, g, state, group):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -119,6 +132,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad,
-                         maximize=maximize, decoupled_weight_decay=True)
+                         maximize=maximize, fused=fused, decoupled_weight_decay=True)

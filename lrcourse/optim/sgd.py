@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from lrcourse.optim import compiled
 from lrcourse.optim.base import Optimizer, check_lr, check_nonnegative
 
 
@@ -26,6 +27,10 @@ class SGD(Optimizer):
     ``maximize=True`` uses :math:`-g_t`. The state of a parameter is its momentum
     buffer ``b`` (only when ``momentum > 0``). Sparse gradients are supported. A
     non-finite gradient is used as it is: checking is left to the caller.
+
+    ``fused=True`` runs the same rule as one loop over all parameters, compiled by
+    ``torch.compile`` (:mod:`lrcourse.optim.compiled`; dense gradients only). The default
+    ``None``, as in torch, is this readable loop.
 
     >>> import torch
     >>> theta = torch.tensor([1.0, -2.0], requires_grad=True)
@@ -50,14 +55,23 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         check_lr(lr)
         check_nonnegative(momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening = 0")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        fused=bool(fused))
         super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """The readable loop of :class:`Optimizer`, or with ``fused=True`` the compiled one."""
+        if self.defaults["fused"]:
+            return compiled.sgd_step(self, closure)
+        return super().step(closure)
 
     def update(self, theta, g, state, group):
         lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
