@@ -1,7 +1,7 @@
 """Data sets of the course, held in memory as tensors.
 
 MNIST is read straight from its four original archives (``MNIST/raw/*.gz`` under
-:func:`lrcourse.data_root`), which is faster than a ``DataLoader`` over PIL
+:func:`lrcourse.config.data_root`), which is faster than a ``DataLoader`` over PIL
 images and needs no worker processes. If the archives are missing, torchvision
 downloads them into the same folder; offline, one clear error says how to get them.
 

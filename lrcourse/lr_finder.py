@@ -42,7 +42,8 @@ class RangeTestResult:
     def suggestions(self) -> dict[str, float]:
         """:func:`suggestions` of this curve.
 
-        >>> RangeTestResult([0.01, 0.1, 1.0], [2.0, 0.5, 9.0], [2.0, 0.5, 9.0], diverged=True).suggestions()["minimum/10"]
+        >>> result = RangeTestResult([0.01, 0.1, 1.0], [2.0, 0.5, 9.0], [2.0, 0.5, 9.0], diverged=True)
+        >>> result.suggestions()["minimum/10"]
         0.01
         """
         return suggestions(self.lrs, self.losses)
@@ -116,15 +117,25 @@ def range_test(
     check_clipping(clip_norm, None)
     saved = _snapshot(model, optimizer, train_batches)
     try:
-        return _sweep(model, loss_fn, optimizer, _endless(train_batches), lrs, smoothing=smoothing,
-                      divergence_factor=divergence_factor, accumulate=accumulate, clip_norm=clip_norm,
-                      precision=Precision(mixed_precision, next(model.parameters()).device))
+        return _sweep(
+            model,
+            loss_fn,
+            optimizer,
+            _endless(train_batches),
+            lrs,
+            smoothing=smoothing,
+            divergence_factor=divergence_factor,
+            accumulate=accumulate,
+            clip_norm=clip_norm,
+            precision=Precision(mixed_precision, next(model.parameters()).device),
+        )
     finally:
         _restore(model, optimizer, train_batches, saved)
 
 
-def _sweep(model, loss_fn, optimizer, batches: Iterator, lrs, *, smoothing, divergence_factor, accumulate,
-           clip_norm, precision) -> RangeTestResult:
+def _sweep(
+    model, loss_fn, optimizer, batches: Iterator, lrs, *, smoothing, divergence_factor, accumulate, clip_norm, precision
+) -> RangeTestResult:
     model.train()
     parameters = trainable_parameters(optimizer)
     tried, smoothed, raw, average, best = [], [], [], 0.0, math.inf
@@ -230,7 +241,11 @@ def suggestions(lrs: Sequence[float], losses: Sequence[float]) -> dict[str, floa
     >>> suggestions([0.01, 0.1, 1.0], [2.0, 0.5, 9.0])["minimum/10"]
     0.01
     """
-    return {"steepest": steepest(lrs, losses), "valley": valley(lrs, losses), "minimum/10": minimum_over_ten(lrs, losses)}
+    return {
+        "steepest": steepest(lrs, losses),
+        "valley": valley(lrs, losses),
+        "minimum/10": minimum_over_ten(lrs, losses),
+    }
 
 
 def plot(result: RangeTestResult, ax=None, show_suggestions: bool = True):

@@ -36,6 +36,7 @@ class ArticleCNN(nn.Module):
         self.fc3 = nn.Linear(84, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(N, 10)`` for images ``x`` of shape ``(N, 1, 28, 28)``."""
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (N, 6, 13, 13)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, 16, 5, 5)
         x = torch.flatten(x, 1)  # (N, 400): keeps the batch dimension whatever the image size
@@ -58,7 +59,9 @@ class MLP(nn.Module):
         super().__init__()
         widths = [in_features, *hidden]
         if any(not isinstance(w, int) or w <= 0 for w in [*widths, out_features]):
-            raise ValueError(f"in_features, hidden and out_features must be positive ints, not {widths + [out_features]}")
+            raise ValueError(
+                f"in_features, hidden and out_features must be positive ints, not {widths + [out_features]}"
+            )
         layers: list[nn.Module] = [nn.Flatten()]
         for width_in, width_out in zip(widths, widths[1:]):
             layers += [nn.Linear(width_in, width_out), nn.ReLU()]
@@ -66,6 +69,7 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(N, classes)``; ``x`` is flattened after its batch dimension."""
         return self.layers(x)
 
 
@@ -88,4 +92,5 @@ class LogisticRegression(nn.Module):
         self.linear = nn.Linear(in_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(N, classes)`` of the flattened inputs."""
         return self.linear(torch.flatten(x, 1))

@@ -17,8 +17,7 @@ def _axes(ax=None):
     return ax if ax is not None else plt.figure(figsize=(5, 4)).add_subplot()
 
 
-def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None,
-            levels: int | Sequence[float] = 15):
+def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None, levels: int | Sequence[float] = 15):
     """Level sets of a 2-D ``problem`` (a callable on arrays of points) over ``extent``.
 
     ``levels`` is a number of levels, spaced geometrically from the smallest value
@@ -34,11 +33,12 @@ def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None,
     [-0.2, 0.0, 0.5]
     """
     ax = _axes(ax)
-    x1, x2 = np.meshgrid(np.linspace(*extent[:2], 200), np.linspace(*extent[2:], 200))
+    x_lo, x_hi, y_lo, y_hi = extent
+    x1, x2 = np.meshgrid(np.linspace(x_lo, x_hi, 200), np.linspace(y_lo, y_hi, 200))
     values = problem(np.stack([x1, x2], axis=-1))
     if isinstance(levels, (int, np.integer)):
         finite = values[np.isfinite(values)]
-        levels = np.geomspace(max(finite.min(), 1e-3 * finite.max()), finite.max(), levels)
+        levels = list(np.geomspace(max(finite.min(), 1e-3 * finite.max()), finite.max(), levels))
     ax.contour(x1, x2, values, levels=levels, colors="0.75", linewidths=0.8)
     stars = np.array(getattr(problem, "minimizers", [(0.0, 0.0)]), dtype=float)
     ax.plot(*stars.T, marker="*", color="black", markersize=10, linestyle="none")
@@ -46,8 +46,13 @@ def contour(problem, extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None,
     return ax
 
 
-def paths(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5), ax=None,
-          levels: int | Sequence[float] = 15):
+def paths(
+    problem,
+    iterates: Mapping[str, np.ndarray],
+    extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5),
+    ax=None,
+    levels: int | Sequence[float] = 15,
+):
     """Iterates of 2-D runs (``label -> array of shape (steps + 1, 2)``) over the problem's contours.
 
     ``levels`` goes to :func:`contour`.
@@ -83,8 +88,14 @@ def curves(
     return ax
 
 
-def animate(problem, iterates: Mapping[str, np.ndarray], extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5),
-            frames: int | None = None, interval: int = 150, levels: int | Sequence[float] = 15) -> str:
+def animate(
+    problem,
+    iterates: Mapping[str, np.ndarray],
+    extent: Sequence[float] = (-1.5, 1.5, -1.5, 1.5),
+    frames: int | None = None,
+    interval: int = 150,
+    levels: int | Sequence[float] = 15,
+) -> str:
     """A JavaScript animation (HTML) of several runs moving over the problem's contours.
 
     Returns the HTML of Matplotlib's ``to_jshtml``: frames are embedded in the page,

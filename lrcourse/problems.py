@@ -32,6 +32,7 @@ class Quadratic:
 
     @property
     def dim(self) -> int:
+        """The number of coordinates."""
         return len(self.curvatures)
 
     @property
@@ -55,6 +56,7 @@ class Quadratic:
         return 0.5 * np.sum(np.asarray(self.curvatures) * x**2, axis=-1)
 
     def grad(self, x: np.ndarray) -> np.ndarray:
+        r"""The gradient :math:`\nabla f(x) = \operatorname{diag}(a)\, x`, for one point or a stack of points."""
         return np.asarray(self.curvatures) * np.asarray(x, dtype=float)
 
     def contraction(self, lr: float) -> float:
@@ -142,11 +144,13 @@ class LogisticRegression:
         return float(np.mean(np.logaddexp(0.0, -margins)) + 0.5 * self.l2 * w @ w)
 
     def grad(self, w: np.ndarray) -> np.ndarray:
+        r"""The gradient :math:`-\frac1n \sum_i y_i \sigma(-y_i x_i^\top w)\, x_i + \lambda w`."""
         margins = self.y * (self.X @ w)
         weights = -self.y * _sigmoid(-margins)  # d/dm log(1 + e^-m) = -sigmoid(-m)
         return self.X.T @ weights / len(self.y) + self.l2 * w
 
     def hessian(self, w: np.ndarray) -> np.ndarray:
+        r"""The Hessian :math:`\frac1n X^\top \operatorname{diag}(p (1 - p)) X + \lambda I`, :math:`p = \sigma(Xw)`."""
         p = _sigmoid(self.X @ w)
         return (self.X.T * (p * (1 - p))) @ self.X / len(self.y) + self.l2 * np.eye(self.X.shape[1])
 
@@ -225,6 +229,7 @@ class Rosenbrock:
 
     @property
     def minimizers(self) -> tuple[tuple[float, float], ...]:
+        """The one minimizer, :math:`(a, a^2)`, at the end of the curved valley."""
         return ((self.a, self.a**2),)
 
     minimum = 0.0
@@ -235,6 +240,7 @@ class Rosenbrock:
         return (self.a - x1) ** 2 + self.b * (x2 - x1**2) ** 2
 
     def grad(self, x: np.ndarray) -> np.ndarray:
+        """The gradient, for one point or a stack of points (the last axis holds the coordinates)."""
         x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
         ridge = x2 - x1**2
         return np.stack([2 * (x1 - self.a) - 4 * self.b * x1 * ridge, 2 * self.b * ridge], axis=-1)
@@ -271,6 +277,7 @@ class Saddle:
         return 0.5 * self.h * x1**2 + 0.25 * x2**4 - 0.5 * x2**2
 
     def grad(self, x: np.ndarray) -> np.ndarray:
+        """The gradient, for one point or a stack of points (the last axis holds the coordinates)."""
         x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
         return np.stack([self.h * x1, x2**3 - x2], axis=-1)
 
@@ -297,6 +304,7 @@ class Beale:
         return sum((c - x1 + x1 * x2**i) ** 2 for i, c in enumerate(self.c, start=1))
 
     def grad(self, x: np.ndarray) -> np.ndarray:
+        """The gradient, for one point or a stack of points (the last axis holds the coordinates)."""
         x1, x2 = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
         residuals = [(i, c - x1 + x1 * x2**i) for i, c in enumerate(self.c, start=1)]
         d1 = sum(2 * r * (x2**i - 1) for i, r in residuals)

@@ -26,35 +26,37 @@ def regimes(lrs: Sequence[float], losses: Sequence[float], *, within: float = 3.
     >>> regimes([0.01, 0.1, 1.0, 10.0], [2.0, 0.5, 0.3, float("nan")])
     ['too small', 'good', 'good', 'too large']
     """
-    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
-    if lrs.shape != losses.shape or lrs.ndim != 1 or len(lrs) == 0:
-        raise ValueError(f"lrs and losses must be 1-D and of the same length, not {lrs.shape} and {losses.shape}")
-    if np.any(np.diff(lrs) <= 0):
+    rates, values = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
+    if rates.shape != values.shape or rates.ndim != 1 or len(rates) == 0:
+        raise ValueError(f"lrs and losses must be 1-D and of the same length, not {rates.shape} and {values.shape}")
+    if np.any(np.diff(rates) <= 0):
         raise ValueError("lrs must be increasing")
-    losses = np.where(np.isfinite(losses), losses, np.inf)
-    best = int(np.argmin(losses))
-    if not np.isfinite(losses[best]):
-        return ["too large"] * len(lrs)
+    values = np.where(np.isfinite(values), values, np.inf)
+    best = int(np.argmin(values))
+    if not np.isfinite(values[best]):
+        return ["too large"] * len(rates)
     labels = []
-    for i, loss in enumerate(losses):
-        if loss <= within * losses[best]:
+    for i, loss in enumerate(values):
+        if loss <= within * values[best]:
             labels.append("good")
         else:
             labels.append("too small" if i < best else "too large")
     return labels
 
 
-def plot(lrs: Sequence[float], losses: Sequence[float], labels: Sequence[str] | None = None, ax=None, cap: float = 10.0):
+def plot(
+    lrs: Sequence[float], losses: Sequence[float], labels: Sequence[str] | None = None, ax=None, cap: float = 10.0
+):
     """The sweep on log-log axes, each point colored by its regime; losses above ``cap`` are drawn at ``cap``."""
     import matplotlib.pyplot as plt
 
     ax = ax if ax is not None else plt.gca()
-    lrs = np.asarray(lrs, dtype=float)
+    rates = np.asarray(lrs, dtype=float)
     shown = np.minimum(np.nan_to_num(np.asarray(losses, dtype=float), nan=cap, posinf=cap), cap)
     labels = list(labels) if labels is not None else regimes(lrs, losses)
-    ax.plot(lrs, shown, "-", color="0.7", zorder=1)
+    ax.plot(rates, shown, "-", color="0.7", zorder=1)
     for name, color in REGIME_COLORS.items():
-        keep = [label == name for label in labels]
-        ax.scatter(lrs[keep], shown[keep], color=color, label=name, zorder=2)
+        keep = np.array([label == name for label in labels], dtype=bool)
+        ax.scatter(rates[keep], shown[keep], color=color, label=name, zorder=2)
     ax.set(xscale="log", yscale="log", xlabel=r"learning rate $\eta$", ylabel="loss")
     return ax

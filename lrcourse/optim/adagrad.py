@@ -49,19 +49,24 @@ class Adagrad(Optimizer):
         maximize: bool = False,
     ) -> None:
         check_lr(lr)
-        check_nonnegative(lr_decay=lr_decay, weight_decay=weight_decay,
-                          initial_accumulator_value=initial_accumulator_value, eps=eps)
-        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        maximize=maximize)
+        check_nonnegative(
+            lr_decay=lr_decay, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value, eps=eps
+        )
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def update(self, theta, g, state, group):
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
         if not state:
             state["t"] = 0
-            state["G"] = torch.full_like(theta, group["initial_accumulator_value"],
-                                         memory_format=torch.preserve_format)
+            state["G"] = torch.full_like(theta, group["initial_accumulator_value"], memory_format=torch.preserve_format)
         state["t"] += 1
         t, G = state["t"], state["G"]
         if wd != 0:
@@ -89,5 +94,4 @@ def _sparse_update(theta, g, G, lr_t, eps):
 
 def _same_rows(g, values):
     """A sparse tensor with ``g``'s (valid, coalesced) indices and new values."""
-    return torch.sparse_coo_tensor(g.indices(), values, g.shape,
-                                   check_invariants=False, is_coalesced=True)
+    return torch.sparse_coo_tensor(g.indices(), values, g.shape, check_invariants=False, is_coalesced=True)

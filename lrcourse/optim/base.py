@@ -33,7 +33,7 @@ class Optimizer(torch.optim.Optimizer):
     supports_sparse_grads = False
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:  # type: ignore[override]
         """Update every parameter that has a gradient; return ``closure()``'s loss if given."""
         loss = None
         if closure is not None:
@@ -54,6 +54,12 @@ class Optimizer(torch.optim.Optimizer):
         return loss
 
     def update(self, theta: torch.Tensor, g: torch.Tensor, state: dict, group: dict) -> None:
+        """The rule for one parameter: change ``theta`` in place from its gradient ``g``.
+
+        ``state`` is the parameter's state (empty on its first update: the rule fills it);
+        ``group`` holds the hyperparameters. Each optimizer of :mod:`lrcourse.optim` writes
+        this method, one statement per equation of its docstring.
+        """
         raise NotImplementedError
 
 
@@ -72,7 +78,7 @@ def check_lr(lr: float) -> None:
 def check_nonnegative(**values: float) -> None:
     """Raise ``ValueError`` naming the first argument that is negative (or nan)."""
     for name, value in values.items():
-        if not 0.0 <= value:  # written this way round so that nan fails too
+        if not value >= 0.0:  # written this way round so that nan fails too
             raise ValueError(f"{name} must be >= 0, got {value!r}")
 
 

@@ -54,9 +54,15 @@ class NAdam(Optimizer):
         check_lr(lr)
         check_betas(betas)
         check_nonnegative(eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def update(self, theta, g, state, group):

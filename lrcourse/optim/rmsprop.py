@@ -53,8 +53,15 @@ class RMSprop(Optimizer):
         check_lr(lr)
         check_decay_rate(alpha=alpha)
         check_nonnegative(eps=eps, weight_decay=weight_decay, momentum=momentum)
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def update(self, theta, g, state, group):

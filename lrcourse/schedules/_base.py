@@ -68,6 +68,7 @@ def value(schedule: Callable, step) -> float:
 
 
 def check_callable(name: str, schedule) -> Callable:
+    """Return ``schedule`` if it can be called with a step; raise ``TypeError`` naming ``name`` if not."""
     if not callable(schedule):
         raise TypeError(f"{name} must be a schedule or a callable step -> lr, got {schedule!r}")
     return schedule
@@ -81,6 +82,7 @@ def check_rate(name: str, x) -> float:
 
 
 def check_positive(name: str, x) -> float:
+    """Return ``x`` as a float if it is a finite number above 0; raise ``ValueError`` naming ``name`` if not."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
     return float(x)
@@ -88,7 +90,7 @@ def check_positive(name: str, x) -> float:
 
 def check_fraction(name: str, x) -> float:
     """A number strictly between 0 and 1."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0 < x < 1:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0 < float(x) < 1:
         raise ValueError(f"{name} must be in (0, 1), got {x!r}")
     return float(x)
 
@@ -111,6 +113,7 @@ def check_increasing(name: str, xs: Sequence, strict: bool, minimum: int) -> tup
 
 
 def check_choice(name: str, x, choices: Sequence[str]) -> str:
+    """Return ``x`` if it is one of ``choices``; raise ``ValueError`` naming ``name`` if not."""
     if x not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {x!r}")
     return x

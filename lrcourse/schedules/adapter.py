@@ -1,9 +1,10 @@
-r"""Drive any torch optimizer with schedules: :func:`attach`, the thin adapter.
+r"""Drive any torch optimizer with schedules: :func:`~lrcourse.schedules.attach`, the thin adapter.
 
 The adapter follows PyTorch's scheduler protocol (``step()`` after ``optimizer.step()``,
 ``get_last_lr()``, ``state_dict()`` / ``load_state_dict()``), so a training loop written for
 ``torch.optim.lr_scheduler`` takes it unchanged. Its whole state is one number, the step:
-after ``k`` calls of :meth:`Scheduler.step`, each group's rate is its schedule at step ``k``,
+after ``k`` calls of :meth:`Scheduler.step <lrcourse.schedules.Scheduler.step>`, each group's
+rate is its schedule at step ``k``,
 
 .. math::
     \text{group}_g[\text{lr}] = f_g(k),
@@ -34,8 +35,9 @@ def _per_group(name: str, schedule, n_groups: int) -> tuple[Callable, ...]:
     """One schedule for every group, or one per group (a list or tuple of ``n_groups``)."""
     if isinstance(schedule, list | tuple):
         if len(schedule) != n_groups:
-            raise ValueError(f"{name} must be one schedule or one per parameter group "
-                             f"({n_groups}), got {len(schedule)}")
+            raise ValueError(
+                f"{name} must be one schedule or one per parameter group ({n_groups}), got {len(schedule)}"
+            )
         return tuple(check_callable(name, s) for s in schedule)
     return (check_callable(name, schedule),) * n_groups
 

@@ -1,4 +1,5 @@
-r"""Compound schedules, built by joining simple ones: :func:`join` and :func:`warmup`.
+r"""Compound schedules, built by joining simple ones: :func:`~lrcourse.schedules.join` and
+:func:`~lrcourse.schedules.warmup`.
 
 Each part of a join runs on its own clock, starting from its own step 0 at its boundary,
 so a compound schedule is never a recursive formula: its value at any step is one lookup
@@ -128,4 +129,3 @@ def warmup(schedule: Callable, warmup_steps: int, start_lr: float = 0.0) -> Warm
     (0.0, 0.05, 0.1)
     """
     return Warmup(schedule, warmup_steps, start_lr)
-

@@ -1,7 +1,7 @@
 r"""Schedules that go up and down: cosine with warm restarts (SGDR), cyclical rates, and one cycle.
 
 The cyclical ones also come with the momentum (or Adam's :math:`\beta_1`) that moves the other
-way, as Smith proposed: ``schedule.momentum`` is a schedule too, for :func:`attach`'s
+way, as Smith proposed: ``schedule.momentum`` is a schedule too, for :func:`~lrcourse.schedules.attach`'s
 ``momentum=`` argument.
 
 >>> from lrcourse.schedules import one_cycle
@@ -173,8 +173,9 @@ class OneCycle(Schedule):
         \eta = a + (z - a)\,\tau \ \ (\text{linear})
 
     1) :math:`\eta_0 = \text{max\_lr}/\text{div\_factor}` up to ``max_lr`` over :math:`[0, b_1]`;
-    2) down to :math:`\eta_0 / \text{final\_div\_factor}` over :math:`[b_1, b_2]`. With
-    ``three_phase``, phase 2 comes back to :math:`\eta_0` at :math:`2pT - 2` and a third phase
+    2) down to :math:`\eta_0 / \text{final\_div\_factor}` over :math:`[b_1, b_2]`.
+
+    With ``three_phase``, phase 2 comes back to :math:`\eta_0` at :math:`2pT - 2` and a third phase
     takes it to the floor. ``.momentum`` moves the other way between ``max_momentum`` and
     ``base_momentum``.
 
@@ -258,8 +259,9 @@ class OneCycleMomentum(Schedule):
         return self.one_cycle.anneal(step, lr=False)
 
 
-def cosine_restarts(lr: float, cycle_steps: int, cycle_mult: float = 1.0, min_lr: float = 0.0,
-                    decay: float = 1.0) -> CosineRestarts:
+def cosine_restarts(
+    lr: float, cycle_steps: int, cycle_mult: float = 1.0, min_lr: float = 0.0, decay: float = 1.0
+) -> CosineRestarts:
     """SGDR, like ``CosineAnnealingWarmRestarts``, plus a real ``cycle_mult`` and a peak ``decay``.
 
     See :class:`CosineRestarts` for the formula.
@@ -272,9 +274,16 @@ def cosine_restarts(lr: float, cycle_steps: int, cycle_mult: float = 1.0, min_lr
     return CosineRestarts(lr, cycle_steps, cycle_mult, min_lr, decay)
 
 
-def cyclic(base_lr: float, max_lr: float, step_size_up: int = 2000, step_size_down: int | None = None,
-           mode: str = "triangular", gamma: float = 1.0, base_momentum: float = 0.8,
-           max_momentum: float = 0.9) -> Cyclic:
+def cyclic(
+    base_lr: float,
+    max_lr: float,
+    step_size_up: int = 2000,
+    step_size_down: int | None = None,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+    base_momentum: float = 0.8,
+    max_momentum: float = 0.9,
+) -> Cyclic:
     """Cyclical rates between ``base_lr`` and ``max_lr``, like ``CyclicLR`` (see :class:`Cyclic`).
 
     >>> s = cyclic(0.01, 0.1, step_size_up=10, mode="triangular2")
@@ -284,14 +293,31 @@ def cyclic(base_lr: float, max_lr: float, step_size_up: int = 2000, step_size_do
     return Cyclic(base_lr, max_lr, step_size_up, step_size_down, mode, gamma, base_momentum, max_momentum)
 
 
-def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0,
-              final_div_factor: float = 1e4, anneal_strategy: str = "cos", three_phase: bool = False,
-              base_momentum: float = 0.85, max_momentum: float = 0.95) -> OneCycle:
+def one_cycle(
+    max_lr: float,
+    total_steps: int,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    anneal_strategy: str = "cos",
+    three_phase: bool = False,
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
+) -> OneCycle:
     """Smith's one cycle, like ``OneCycleLR``, with ``.momentum`` its companion (see :class:`OneCycle`).
 
     >>> s = one_cycle(0.1, total_steps=1000)
     >>> round(s(299), 6), round(s.momentum(299), 6)
     (0.1, 0.85)
     """
-    return OneCycle(max_lr, total_steps, pct_start, div_factor, final_div_factor, anneal_strategy,
-                    three_phase, base_momentum, max_momentum)
+    return OneCycle(
+        max_lr,
+        total_steps,
+        pct_start,
+        div_factor,
+        final_div_factor,
+        anneal_strategy,
+        three_phase,
+        base_momentum,
+        max_momentum,
+    )

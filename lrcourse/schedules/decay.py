@@ -116,7 +116,7 @@ class MultiStep(Schedule):
 
     def at(self, step):
         passed = np.searchsorted(np.asarray(self.milestones, dtype=np.float64), step, side="right")
-        return self.lr * self.gamma ** passed
+        return self.lr * self.gamma**passed
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 r"""The one stateful piece: a controller that cuts the rate when a metric stops improving.
 
-:class:`ReduceOnPlateau` is fed a metric (a validation loss, say) with :meth:`~ReduceOnPlateau.update`
-and keeps one number that matters, ``num_reductions``, the cuts made so far.
-:meth:`~ReduceOnPlateau.scaled` applies them to any base schedule, so a plateau controller can
-sit on top of a warmup, a cosine, or a constant rate; with a constant base its rates are those
-of ``torch.optim.lr_scheduler.ReduceLROnPlateau`` on the same metrics.
+:class:`ReduceOnPlateau` is fed a metric (a validation loss, say) with
+:meth:`~lrcourse.schedules.ReduceOnPlateau.update` and keeps one number that matters,
+``num_reductions``, the cuts made so far. :meth:`~lrcourse.schedules.ReduceOnPlateau.scaled`
+applies them to any base schedule, so a plateau controller can sit on top of a warmup, a
+cosine, or a constant rate; with a constant base its rates are those of
+``torch.optim.lr_scheduler.ReduceLROnPlateau`` on the same metrics.
 
 >>> from lrcourse.schedules import ReduceOnPlateau, constant
 >>> plateau = ReduceOnPlateau(factor=0.5, patience=1)
@@ -23,8 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrcourse.schedules._base import (Schedule, check_callable, check_choice, check_fraction, check_rate, check_steps,
-                                      values)
+from lrcourse.schedules._base import (
+    Schedule,
+    check_callable,
+    check_choice,
+    check_fraction,
+    check_rate,
+    check_steps,
+    values,
+)
 
 
 class ReduceOnPlateau:
@@ -56,8 +64,17 @@ class ReduceOnPlateau:
     ([False, True, False, True], 2)
     """
 
-    def __init__(self, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                 threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ):
         self.mode = check_choice("mode", mode, ("min", "max"))
         self.factor = check_fraction("factor", factor)
         self.patience = check_steps("patience", patience, minimum=0)
@@ -124,9 +141,11 @@ class ReduceOnPlateau:
         self.num_reductions = int(state["num_reductions"])
 
     def __repr__(self) -> str:
-        return (f"ReduceOnPlateau(mode={self.mode!r}, factor={self.factor}, patience={self.patience}, "
-                f"threshold={self.threshold}, threshold_mode={self.threshold_mode!r}, cooldown={self.cooldown}, "
-                f"min_lr={self.min_lr}, eps={self.eps}; num_reductions={self.num_reductions})")
+        return (
+            f"ReduceOnPlateau(mode={self.mode!r}, factor={self.factor}, patience={self.patience}, "
+            f"threshold={self.threshold}, threshold_mode={self.threshold_mode!r}, cooldown={self.cooldown}, "
+            f"min_lr={self.min_lr}, eps={self.eps}; num_reductions={self.num_reductions})"
+        )
 
 
 @dataclass(frozen=True)

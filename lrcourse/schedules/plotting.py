@@ -1,4 +1,5 @@
-r"""Seeing a schedule, and counting steps: :func:`plot`, :func:`steps_per_epoch`, :func:`epochs_to_steps`.
+r"""Seeing a schedule, and counting steps: :func:`~lrcourse.schedules.plot`,
+:func:`~lrcourse.schedules.steps_per_epoch`, :func:`~lrcourse.schedules.epochs_to_steps`.
 
 Schedules count optimizer updates, while training plans are often written in epochs; the
 two helpers convert, so a chapter can say "cosine over 10 epochs" and pass steps.
@@ -54,8 +55,14 @@ def epochs_to_steps(epochs: float, steps_per_epoch: int) -> int:
     return int(round(epochs * check_steps("steps_per_epoch", steps_per_epoch)))
 
 
-def plot(schedule: Callable, total_steps: int, ax=None, label: str | None = None, log: bool = False,
-         steps_per_epoch: int | None = None):
+def plot(
+    schedule: Callable,
+    total_steps: int,
+    ax=None,
+    label: str | None = None,
+    log: bool = False,
+    steps_per_epoch: int | None = None,
+):
     r"""Draw :math:`\eta_t` for :math:`t = 0, \dots, T-1` (``T = total_steps``) and return the ``Axes``.
 
     Our schedules are evaluated on all steps at once; a plain callable, step by step. With
@@ -71,6 +78,7 @@ def plot(schedule: Callable, total_steps: int, ax=None, label: str | None = None
     lr = values(schedule, t)
     if ax is None:
         ax = plt.figure(figsize=(5, 3)).add_subplot()
+    x: np.ndarray
     if steps_per_epoch is not None:
         x, xlabel = t / check_steps("steps_per_epoch", steps_per_epoch), "epoch"
     else:

@@ -81,7 +81,9 @@ def _choose_dtype(mixed_precision: bool | torch.dtype, device: torch.device) -> 
         return None
     if isinstance(mixed_precision, torch.dtype):
         if mixed_precision not in (torch.float16, torch.bfloat16):
-            raise ValueError(f"mixed_precision must be True, False, torch.float16 or torch.bfloat16, not {mixed_precision}")
+            raise ValueError(
+                f"mixed_precision must be True, False, torch.float16 or torch.bfloat16, not {mixed_precision}"
+            )
         return mixed_precision
     if mixed_precision is not True:
         raise ValueError(f"mixed_precision must be True, False or a dtype, not {mixed_precision!r}")

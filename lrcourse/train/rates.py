@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -38,11 +38,13 @@ class RateDriver:
 
     def __init__(self, schedule, optimizer: torch.optim.Optimizer):
         if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            raise ValueError("schedule: ReduceLROnPlateau needs a metric each epoch; fit supports step-driven schedules")
+            raise ValueError(
+                "schedule: ReduceLROnPlateau needs a metric each epoch; fit supports step-driven schedules"
+            )
         self.is_scheduler = all(hasattr(schedule, name) for name in ("step", "state_dict", "load_state_dict"))
         if schedule is not None and not self.is_scheduler and not callable(schedule):
             raise ValueError(f"schedule must be a callable step -> lr, an LRScheduler or None, not {schedule!r}")
-        self.schedule: Callable[[int], float] | None = schedule
+        self.schedule: Any = schedule  # a callable step -> lr, an LRScheduler or None
         self.optimizer = optimizer
 
     def before_update(self, step: int) -> float:

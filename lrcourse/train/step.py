@@ -30,7 +30,7 @@ def accumulate_gradients(
     """
     device = next(model.parameters()).device
     total = sum(len(batch[-1]) for batch in micro_batches)
-    mean_loss = 0.0
+    mean_loss = torch.zeros((), device=device)
     for *inputs, target in micro_batches:
         inputs, target = [x.to(device, non_blocking=True) for x in inputs], target.to(device, non_blocking=True)
         with precision.autocast():
