@@ -42,9 +42,17 @@ def test_fit_logs_the_schedule_loss_and_norm(tmp_path):
     y = X @ torch.tensor([[1.0], [-1.0], [2.0]])
     model = torch.nn.Linear(3, 1)
     schedule = schedules.warmup(schedules.cosine(0.1, total_steps=20), warmup_steps=4)
-    history = fit(model, torch.nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=1.0),
-                  Batches(X, y, batch_size=8), epochs=4, schedule=schedule, progress=False,
-                  val_data=(X, y), tensorboard_dir=tmp_path)
+    history = fit(
+        model,
+        torch.nn.functional.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        Batches(X, y, batch_size=8),
+        epochs=4,
+        schedule=schedule,
+        progress=False,
+        val_data=(X, y),
+        tensorboard_dir=tmp_path,
+    )
     series = read_scalars(tmp_path)
     assert {"train/lr", "train/loss", "train/grad_norm", "val/loss"} <= set(series)
     steps, lr = series["train/lr"]
