@@ -1,0 +1,338 @@
+"""Training recipes for the source article's MNIST network: the article's own, and a fast one.
+
+A :class:`Recipe` names everything that decides a run of
+:class:`~lrcourse.models.ArticleCNN`: optimizer, peak rate, schedule shape,
+momentum, batch size and epochs. :func:`train` runs a recipe with
+:func:`lrcourse.train.fit` and returns its :class:`~lrcourse.train.History`;
+:func:`time_to_accuracy` runs it until the test accuracy first reaches a target
+and returns the training wall time that took. The MNIST chapter and
+``benchmarks/mnist_time_to_accuracy.py`` both call these, so the book and the
+benchmark measure the same thing.
+
+- :data:`ARTICLE`: Adam at 1e-3, batches of 64, a constant rate, 10 epochs.
+- :data:`FAST`: SGD with Nesterov momentum, batches of 128, one cycle whose peak
+  comes from a range test, 4 epochs.
+
+>>> ARTICLE.optimizer, ARTICLE.lr, ARTICLE.batch_size, ARTICLE.epochs
+('adam', 0.001, 64, 10)
+>>> ARTICLE.rates(steps_per_epoch=938)[:2], FAST.schedule
+([0.001, 0.001], 'one_cycle')
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch.nn import functional as F
+
+from lrcourse import optim, schedules
+from lrcourse.batching import Batches
+from lrcourse.models import ArticleCNN
+from lrcourse.seeding import seed_everything
+from lrcourse.train import History, evaluate, fit
+
+SCHEDULES = ("constant", "step", "cosine", "one_cycle", "warmup_cosine")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    r"""How to train: optimizer, peak rate ``lr``, schedule shape, momentum, batch size, epochs.
+
+    With :math:`T` the number of updates (``epochs`` times the batches per epoch)
+    and :math:`\eta` = ``lr``, the schedules are
+
+    - ``"constant"``: :math:`\eta` throughout;
+    - ``"step"``: :math:`\eta\,\gamma^{\lfloor t / s \rfloor}`, :math:`\gamma` =
+      ``gamma``, :math:`s` = ``step_epochs`` epochs;
+    - ``"cosine"``: :math:`\tfrac12\eta(1 + \cos(\pi t / T))`;
+    - ``"one_cycle"``: :func:`lrcourse.schedules.one_cycle` with peak :math:`\eta`
+      at ``warmup`` of the way, and the momentum cycling the other way
+      (0.95 -> 0.85 -> 0.95) when the optimizer has momentum;
+    - ``"warmup_cosine"``: a linear warmup over ``warmup`` of the updates, then cosine to 0.
+
+    >>> r = Recipe("sgd", 0.1, batch_size=64, epochs=2, schedule="step", step_epochs=1, gamma=0.5)
+    >>> r.rates(steps_per_epoch=3)
+    [0.1, 0.1, 0.1, 0.05, 0.05, 0.05]
+    >>> Recipe("sgd", 0.1, batch_size=64, epochs=1, schedule="cubic")
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule must be one of ('constant', 'step', 'cosine', 'one_cycle', 'warmup_cosine'), not 'cubic'
+    """
+
+    optimizer: str
+    lr: float
+    batch_size: int
+    epochs: int
+    schedule: str = "constant"
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    warmup: float = 0.25
+    step_epochs: int = 1
+    gamma: float = 0.1
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, not {self.lr!r}")
+        for name in ("batch_size", "epochs", "step_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
+        if not 0 < self.warmup < 1:
+            raise ValueError(f"warmup must be a fraction in (0, 1), not {self.warmup!r}")
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 < self.gamma <= 1:
+            raise ValueError("need 0 <= momentum < 1, weight_decay >= 0 and 0 < gamma <= 1")
+
+    def with_(self, **changes) -> Recipe:
+        """A copy with some fields changed (``dataclasses.replace``, checked again).
+
+        >>> ARTICLE.with_(epochs=2).epochs
+        2
+        """
+        return replace(self, **changes)
+
+    def make_schedule(self, steps_per_epoch: int) -> schedules.Schedule:
+        """The rate schedule over ``epochs * steps_per_epoch`` updates.
+
+        >>> s = Recipe("sgd", 1.0, batch_size=8, epochs=1, schedule="warmup_cosine", warmup=0.5).make_schedule(4)
+        >>> [round(s(t), 3) for t in range(4)]
+        [0.0, 0.5, 1.0, 0.5]
+        """
+        total = self.epochs * steps_per_epoch
+        if self.schedule == "constant":
+            return schedules.constant(self.lr)
+        if self.schedule == "step":
+            return schedules.step_decay(self.lr, step_size=self.step_epochs * steps_per_epoch, gamma=self.gamma)
+        if self.schedule == "cosine":
+            return schedules.cosine(self.lr, total_steps=total)
+        if self.schedule == "one_cycle":
+            return schedules.one_cycle(self.lr, total_steps=total, pct_start=self.warmup)
+        ramp = max(1, round(self.warmup * total))
+        return schedules.warmup(schedules.cosine(self.lr, total_steps=total - ramp), warmup_steps=ramp)
+
+    def rates(self, steps_per_epoch: int) -> list[float]:
+        """The rate of every update, as a list (for plots and checks).
+
+        >>> len(ARTICLE.rates(steps_per_epoch=5))
+        50
+        """
+        schedule = self.make_schedule(steps_per_epoch)
+        return [float(schedule(t)) for t in range(self.epochs * steps_per_epoch)]
+
+    def make_optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
+        """The course's SGD or Adam over ``model``'s parameters, at rate ``lr``.
+
+        >>> type(ARTICLE.make_optimizer(torch.nn.Linear(2, 1))).__name__
+        'Adam'
+        """
+        params = model.parameters()
+        if self.optimizer == "adam":
+            return optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        return optim.SGD(params, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
+                         weight_decay=self.weight_decay)
+
+    def attach(self, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> schedules.Scheduler:
+        """Drive ``optimizer`` with :meth:`make_schedule` (one cycle also cycles momentum or beta1).
+
+        >>> model = torch.nn.Linear(2, 1)
+        >>> opt = FAST.make_optimizer(model)
+        >>> _ = FAST.attach(opt, steps_per_epoch=10)
+        >>> opt.param_groups[0]["momentum"], round(opt.param_groups[0]["lr"], 4) == round(FAST.lr / 25, 4)
+        (0.95, True)
+        """
+        schedule = self.make_schedule(steps_per_epoch)
+        has_momentum = self.optimizer == "adam" or self.momentum > 0
+        momentum = schedule.momentum if isinstance(schedule, schedules.OneCycle) and has_momentum else None
+        return schedules.attach(optimizer, schedule, momentum=momentum)
+
+
+ARTICLE = Recipe("adam", 1e-3, batch_size=64, epochs=10)
+"""The source article's recipe: Adam at 1e-3, batches of 64, a constant rate, 10 epochs."""
+
+FAST = Recipe("sgd", 0.2, batch_size=128, epochs=4, schedule="one_cycle", momentum=0.9, nesterov=True,
+              weight_decay=5e-4, warmup=0.25)
+"""The fast recipe: one cycle of SGD with Nesterov momentum, batches of 128, 4 epochs."""
+
+
+def batches(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor], seed: int = 0) -> Batches:
+    """The recipe's shuffled mini-batches of ``data`` (``(X, y)``), their order drawn from ``seed``.
+
+    >>> b = batches(ARTICLE, (torch.zeros(130, 1), torch.zeros(130)), seed=0)
+    >>> len(b), b.batch_size
+    (3, 64)
+    """
+    return Batches(*data, batch_size=recipe.batch_size, seed=seed)
+
+
+def train(
+    recipe: Recipe,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    *,
+    seed: int = 0,
+    model: torch.nn.Module | None = None,
+    progress: bool = False,
+) -> History:
+    """Train a fresh :class:`ArticleCNN` (or ``model``) by ``recipe``; test accuracy after each epoch.
+
+    The weights are drawn from ``seed`` and so is the order of the batches.
+    ``history.val[-1]["accuracy"]`` is the final test accuracy.
+
+    >>> X, y = torch.randn(96, 1, 28, 28), torch.randint(0, 10, (96,))
+    >>> h = train(ARTICLE.with_(epochs=2), (X, y), (X[:32], y[:32]), seed=0)
+    >>> len(h.loss), [row["epoch"] for row in h.val]
+    (4, [0, 1])
+    """
+    seed_everything(seed)
+    model = model if model is not None else ArticleCNN()
+    optimizer = recipe.make_optimizer(model)
+    data = batches(recipe, train_data, seed)
+    scheduler = recipe.attach(optimizer, steps_per_epoch=len(data))
+    return fit(model, F.cross_entropy, optimizer, data, epochs=recipe.epochs, schedule=scheduler,
+               val_data=test_data, progress=progress)
+
+
+@dataclass
+class TimeToAccuracy:
+    """What :func:`time_to_accuracy` measured.
+
+    ``seconds`` is the wall time of training up to the first evaluation that
+    reached ``target`` (or of the whole run if none did), with the evaluations
+    themselves excluded; ``eval_seconds`` is their total. ``cpu_seconds`` is the
+    processor time of the same training (all threads of the process), steadier
+    than wall time on a shared machine. ``checks`` lists
+    ``(step, epochs_done, accuracy)`` at each evaluation.
+
+    >>> r = TimeToAccuracy(target=0.99, reached=True, seconds=30.0, steps=940, eval_seconds=2.0,
+    ...                    checks=[(470, 1.0, 0.985), (940, 2.0, 0.991)])
+    >>> r.best, r.epochs
+    (0.991, 2.0)
+    """
+
+    target: float
+    reached: bool
+    seconds: float
+    steps: int
+    eval_seconds: float
+    cpu_seconds: float = 0.0
+    checks: list[tuple[int, float, float]] = field(default_factory=list)
+    history: History = field(default_factory=History)
+
+    @property
+    def best(self) -> float:
+        """The highest test accuracy seen."""
+        return max((a for _, _, a in self.checks), default=float("nan"))
+
+    @property
+    def epochs(self) -> float:
+        """Epochs trained when the run stopped."""
+        return self.checks[-1][1] if self.checks else 0.0
+
+
+class _Take:
+    """The next ``n`` batches of an endless stream, as a sized iterable that ``fit`` accepts."""
+
+    def __init__(self, stream: Iterator, n: int):
+        self.stream, self.n = stream, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator:
+        for _ in range(self.n):
+            yield next(self.stream)
+
+
+def _endless(data: Batches) -> Iterator:
+    while True:
+        yield from data  # each pass is the next epoch, in a new order
+
+
+def check_points(total_steps: int, every: int) -> list[int]:
+    """The update counts after which :func:`time_to_accuracy` evaluates: every ``every``, and the last.
+
+    >>> check_points(10, 4), check_points(8, 4)
+    ([4, 8, 10], [4, 8])
+    """
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise ValueError(f"every must be a positive int, not {every!r}")
+    points = list(range(every, total_steps + 1, every))
+    return points if points and points[-1] == total_steps else points + [total_steps]
+
+
+def time_to_accuracy(
+    recipe: Recipe,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor],
+    *,
+    target: float = 0.99,
+    eval_every: int | None = None,
+    stop: bool = True,
+    seed: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
+    progress: bool = False,
+) -> TimeToAccuracy:
+    """Train by ``recipe`` and time how long the test accuracy takes to reach ``target``.
+
+    The run is cut into pieces of ``eval_every`` updates (default: one epoch),
+    each trained by :func:`~lrcourse.train.fit` with one scheduler that carries
+    on across pieces, so the rates are exactly those of :func:`train`. After
+    each piece the test accuracy is measured; with ``stop`` the run ends at the
+    first piece that reaches ``target``. Only training counts towards
+    ``seconds``: evaluation time is kept apart in ``eval_seconds``. ``progress``
+    prints one line per evaluation.
+
+    >>> X, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    >>> r = time_to_accuracy(ARTICLE.with_(epochs=1, batch_size=16), (X, y), (X, y), target=0.0, eval_every=2)
+    >>> r.reached, r.steps, r.checks[0][:2]
+    (True, 2, (2, 0.5))
+    """
+    if not 0 <= target <= 1:
+        raise ValueError(f"target must be an accuracy in [0, 1], not {target!r}")
+    seed_everything(seed)
+    model = ArticleCNN()
+    optimizer = recipe.make_optimizer(model)
+    data = batches(recipe, train_data, seed)
+    per_epoch = len(data)
+    scheduler = recipe.attach(optimizer, steps_per_epoch=per_epoch)
+    stream, history = _endless(data), History()
+    result = TimeToAccuracy(target=target, reached=False, seconds=0.0, steps=0, eval_seconds=0.0, history=history)
+    for end in check_points(recipe.epochs * per_epoch, eval_every or per_epoch):
+        start, cpu = clock(), time.process_time()
+        # fit's divergence test compares each loss with the first loss of *its* call; later pieces
+        # start from a trained model whose first loss can be tiny, so only the first piece uses it
+        # (a non-finite loss stops every piece)
+        piece = fit(model, F.cross_entropy, optimizer, _Take(stream, end - result.steps), epochs=1,
+                    schedule=scheduler, progress=False, divergence_factor=100.0 if result.steps == 0 else None)
+        result.seconds += clock() - start
+        result.cpu_seconds += time.process_time() - cpu
+        for i, lr in enumerate(piece.lr):  # renumber the piece's steps into the whole run's
+            step = result.steps + i
+            history.record_step(step=step, epoch=step // per_epoch, lr=lr, loss=piece.loss[i],
+                                grad_norm=piece.grad_norm[i])
+        result.steps = end
+        if piece.diverged:
+            history.diverged = piece.diverged
+            break
+        start = clock()
+        metrics = evaluate(model, F.cross_entropy, test_data)
+        result.eval_seconds += clock() - start
+        result.checks.append((end, end / per_epoch, metrics["accuracy"]))
+        history.record_validation(epoch=(end - 1) // per_epoch, step=end, metrics=metrics)
+        if progress:
+            print(f"step {end:5d}  epoch {end / per_epoch:5.2f}  test accuracy {metrics['accuracy']:.4f}  "
+                  f"train {result.seconds:6.1f} s", flush=True)
+        if metrics["accuracy"] >= target:
+            result.reached = True
+            if stop:
+                break
+    return result
