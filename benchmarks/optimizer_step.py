@@ -2,19 +2,23 @@
 
     python benchmarks/optimizer_step.py [--params 10_000_000] [--tensors 200] [--repeats 21]
 
-For each optimizer, three variants update the same parameters with the same gradients:
-ours, torch's default (on CPU: its per-tensor loop) and torch's ``fused=True`` where
-torch has one. The variants take turns, one step each, so a change in machine load
-hits them all alike. The table gives each variant's median step time and the ratios,
-each the median over rounds of the ratio within a round (what load drift affects
-least). Adam's line also gives the bandwidth each variant achieves, counting the 28
-bytes per fp32 parameter that any Adam step must move (read theta, g, m, v; write
-theta, m, v).
+For each optimizer, up to four variants update the same parameters with the same gradients:
+ours (the readable per-parameter loop), ours with ``fused=True`` (one loop over all
+parameters compiled by ``torch.compile``, for SGD, Adam and AdamW), torch's default (on CPU:
+its per-tensor loop) and torch's ``fused=True`` where torch has one. The variants take turns,
+one step each, so a change in machine load hits them all alike. The first table gives each
+variant's median step time and the ratios, each the median over rounds of the ratio within
+a round (what load drift affects least). The second gives the bandwidth each variant
+achieves, counting the bytes per fp32 parameter that any implementation must move: read
+theta, g and each state tensor, write theta and each state tensor (28 for Adam: read theta,
+g, m, v; write theta, m, v). The first step of ``fused=True`` compiles its kernel (or loads
+it from inductor's on-disk cache); its time is reported apart, once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -24,7 +28,14 @@ import lrcourse.optim
 
 NAMES = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam"]
 SETTINGS = {"SGD": dict(lr=1e-6, momentum=0.9)}  # momentum: the case people run
-ADAM_BYTES_PER_PARAM = 28
+STATE_TENSORS = {"SGD": 1, "Adagrad": 1, "RMSprop": 1, "Adadelta": 2, "Adam": 2, "AdamW": 2, "NAdam": 2, "RAdam": 2}
+OURS_FUSED = {"SGD", "Adam", "AdamW"}  # the optimizers with lrcourse's fused=True
+COLUMNS = ["ours", "ours fused", "torch", "torch fused"]
+
+
+def floor_bytes(name: str, itemsize: int = 4) -> int:
+    """Bytes per parameter a step must move: read theta, g, each state; write theta, each state."""
+    return itemsize * (3 + 2 * STATE_TENSORS[name])
 
 
 def make_params(total: int, tensors: int, device: str) -> list[torch.Tensor]:
@@ -37,13 +48,14 @@ def make_params(total: int, tensors: int, device: str) -> list[torch.Tensor]:
 
 
 def variants(name: str, params: list[torch.Tensor]) -> dict[str, torch.optim.Optimizer]:
+    """The optimizers to compare, by column name; each holds its own state over ``params``."""
     kwargs = SETTINGS.get(name, dict(lr=1e-6))
-    found = {"ours": getattr(lrcourse.optim, name)(params, **kwargs),
-             "torch": getattr(torch.optim, name)(params, **kwargs)}
-    try:
+    found = {"ours": getattr(lrcourse.optim, name)(params, **kwargs)}
+    if name in OURS_FUSED:
+        found["ours fused"] = getattr(lrcourse.optim, name)(params, **kwargs, fused=True)
+    found["torch"] = getattr(torch.optim, name)(params, **kwargs)
+    with contextlib.suppress(TypeError, RuntimeError):  # no fused kernel for this optimizer or device
         found["torch fused"] = getattr(torch.optim, name)(params, **kwargs, fused=True)
-    except (TypeError, RuntimeError):  # no fused kernel for this optimizer or device
-        pass
     return found
 
 
@@ -52,15 +64,21 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_interleaved(optimizers: dict, repeats: int, device: str) -> dict[str, list[float]]:
-    """Seconds per step of each optimizer, taking turns one step at a time.
+def time_interleaved(optimizers: dict, repeats: int, device: str) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Seconds per step of each optimizer, taking turns one step at a time, and first-step times.
 
-    The order of the turns rotates each round, so that no variant always runs
-    right after the same neighbour.
+    The first step of each (building the state, touching the memory, compiling) is timed
+    apart. The order of the turns rotates each round, so that no variant always runs right
+    after the same neighbour.
     """
-    for opt in optimizers.values():  # warm-up: builds the state, touches the memory
+    first = {}
+    for key, opt in optimizers.items():
+        sync(device)
+        start = time.perf_counter()
         opt.step()
-    times = {key: [] for key in optimizers}
+        sync(device)
+        first[key] = time.perf_counter() - start
+    times: dict[str, list[float]] = {key: [] for key in optimizers}
     keys = list(optimizers)
     for round_ in range(repeats):
         for key in keys[round_ % len(keys):] + keys[:round_ % len(keys)]:
@@ -69,7 +87,7 @@ def time_interleaved(optimizers: dict, repeats: int, device: str) -> dict[str, l
             optimizers[key].step()
             sync(device)
             times[key].append(time.perf_counter() - start)
-    return times
+    return times, first
 
 
 def ratio(times: dict[str, list[float]], a: str, b: str) -> float:
@@ -83,28 +101,48 @@ def main() -> None:
     parser.add_argument("--tensors", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads before timing")
+    parser.add_argument("--cold", action="store_true", help="compile without inductor's on-disk cache")
     parser.add_argument("--only", nargs="*", default=NAMES, help="optimizers to time")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.cold:
+        from torch._inductor import config as inductor_config
+
+        inductor_config.force_disable_caches = True
 
     params = make_params(args.params, args.tensors, args.device)
     n = sum(p.numel() for p in params)
     print(f"{n:,} fp32 parameters in {len(params)} tensors on {args.device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"median of {args.repeats} interleaved steps\n")
-    print("| optimizer | ours (ms) | torch default (ms) | torch fused (ms) | ours / default | ours / fused |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| optimizer | ours (ms) | ours fused (ms) | torch default (ms) | torch fused (ms) "
+          "| ours / default | ours fused / torch fused | ours fused / ours |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    bandwidth, compile_s = [], {}
     for name in args.only:
-        times = time_interleaved(variants(name, params), args.repeats, args.device)
-        ms = {key: f"{statistics.median(ts) * 1e3:.1f}" for key, ts in times.items()}
-        vs_fused = f"{ratio(times, 'ours', 'torch fused'):.2f}" if "torch fused" in times else "-"
-        print(f"| {name} | {ms['ours']} | {ms['torch']} | {ms.get('torch fused', '-')} | "
-              f"{ratio(times, 'ours', 'torch'):.2f} | {vs_fused} |", flush=True)
-        if name == "Adam":
-            floor = ADAM_BYTES_PER_PARAM * n / 1e9
-            adam_line = ", ".join(f"{key} {floor / statistics.median(ts):.1f} GB/s" for key, ts in times.items())
-    if "Adam" in args.only:
-        print(f"\nAdam moves at least {ADAM_BYTES_PER_PARAM} bytes per parameter "
-              f"({floor:.2f} GB per step); achieved: {adam_line}")
+        times, first = time_interleaved(variants(name, params), args.repeats, args.device)
+        ms = [f"{statistics.median(times[key]) * 1e3:.1f}" if key in times else "-" for key in COLUMNS]
+
+        def r(a: str, b: str) -> str:
+            return f"{ratio(times, a, b):.2f}" if a in times and b in times else "-"  # noqa: B023
+
+        print(f"| {name} | {' | '.join(ms)} | {r('ours', 'torch')} | {r('ours fused', 'torch fused')} "
+              f"| {r('ours fused', 'ours')} |", flush=True)
+        gb = floor_bytes(name) * n / 1e9
+        bandwidth.append(f"| {name} | {floor_bytes(name)} | " + " | ".join(
+            f"{gb / statistics.median(times[key]):.1f}" if key in times else "-" for key in COLUMNS) + " |")
+        if "ours fused" in first:
+            compile_s[name] = first["ours fused"]
+    print("\nAchieved bandwidth (GB/s), counting the bytes per parameter a step must move:\n")
+    print("| optimizer | bytes / param | ours | ours fused | torch default | torch fused |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(bandwidth))
+    if compile_s:
+        cache = "without" if args.cold else "with"
+        print(f"\nFirst step of ours fused ({cache} inductor's on-disk cache; the first one in the process "
+              "also imports the compiler): " + ", ".join(f"{k} {v:.1f} s" for k, v in compile_s.items()))
 
 
 if __name__ == "__main__":

@@ -60,18 +60,20 @@ def adam_update(theta: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.
     >>> adam_update(theta, g, m, v, None, hyper); theta
     tensor([ 0.9000, -1.9000])
     """
-    lr, one_minus_beta1, beta2, one_minus_beta2, eps, sign, shrink, l2, bc1, bc2 = hyper.unbind()
-    g = sign * g + l2 * theta  # -g to maximise; g <- g + lambda theta   (L2)
-    theta_new = shrink * theta  # theta <- (1 - lr lambda) theta   (AdamW)
-    m_new = m.lerp(g, one_minus_beta1)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
-    v_new = v * beta2 + one_minus_beta2 * g * g  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+    lr, one_minus_beta1, beta2, one_minus_beta2, eps = hyper[:5].unbind()
+    sign, shrink, l2, bc1, bc2 = hyper[5:].unbind()
+    g = sign * g + l2 * theta  # -g to maximise; g <- g + lambda theta (L2)
+    theta_new = shrink * theta  # theta <- (1 - lr lambda) theta (AdamW)
+    m_new = m.lerp(g, one_minus_beta1)  # m_t = b1 m_{t-1} + (1 - b1) g_t
+    v_new = v * beta2 + one_minus_beta2 * g * g  # v_t = b2 v + (1 - b2) g^2
     v_used = v_new
-    if v_max is not None:
-        v_used = torch.maximum(v_max, v_new)  # v_max_t = max(v_max_{t-1}, v_t)   (AMSGrad)
+    if v_max is not None:  # AMSGrad: v_max_t = max(v_max_{t-1}, v_t)
+        v_used = torch.maximum(v_max, v_new)
         v_max.copy_(v_used)
     m_hat = m_new / bc1  # m_hat = m_t / (1 - beta1^t)
     v_hat = v_used / bc2  # v_hat = v_t / (1 - beta2^t)
-    theta.copy_(theta_new - lr * m_hat / (v_hat.sqrt() + eps))  # theta_t = theta - lr m_hat / (sqrt(v_hat) + eps)
+    # theta_t = theta_{t-1} - lr m_hat / (sqrt(v_hat) + eps), then the state
+    theta.copy_(theta_new - lr * m_hat / (v_hat.sqrt() + eps))
     m.copy_(m_new)
     v.copy_(v_new)
 
@@ -129,35 +131,42 @@ class Flat:
         total = -(-sum(p.numel() for p in params) // PAD) * PAD or PAD
         zeros = functools.partial(torch.zeros, total, dtype=first.dtype, device=first.device)
         self.params, self.t, self.names = params, t, names
+        self.states = [state[p] for p in params]
         self.theta, self.grad, self.state = zeros(), zeros(), {name: zeros() for name in names}
-        self.theta_ptrs, self.grad_views = [], []
+        self.theta_ptrs, self.grad_views, self.grad_ptrs = [], [], []
         start = 0
-        for p in params:
+        for p, p_state in zip(params, self.states):
             end = start + p.numel()
             view = self.theta[start:end].view(p.shape)
             view.copy_(p)
             p.data = view
             self.theta_ptrs.append(p.data_ptr())
             self.grad_views.append(self.grad[start:end].view(p.shape))
+            self.grad_ptrs.append(self.grad_views[-1].data_ptr())
             for name in names:
                 buffer = self.state[name][start:end].view(p.shape)
-                if name in state[p]:
-                    buffer.copy_(state[p][name])
-                state[p][name] = buffer
+                if name in p_state:
+                    buffer.copy_(p_state[name])
+                p_state[name] = buffer
             start = end
-        self.gather_grads()
+        self.refresh()
 
-    def intact(self) -> bool:
-        """Whether every parameter is still the view it was made (``model.to`` replaces it)."""
-        return all(p.data_ptr() == ptr for p, ptr in zip(self.params, self.theta_ptrs))
+    def refresh(self) -> bool:
+        """Before a step: copy into the flat buffer each gradient that is not a view of it yet.
 
-    def gather_grads(self) -> None:
-        """Copy into the flat buffer every gradient that is not a view of it yet (one extra pass)."""
-        for p, view in zip(self.params, self.grad_views):
+        That costs one extra pass over the gradient, and happens after
+        ``zero_grad(set_to_none=True)``; the gradient then becomes the view. Returns
+        ``False``, having done nothing, if a parameter is no longer its view (``model.to``
+        or an assignment to ``.data`` replaced it): the caller then flattens again.
+        """
+        if not all(p.data_ptr() == ptr for p, ptr in zip(self.params, self.theta_ptrs)):
+            return False
+        for p, view, ptr in zip(self.params, self.grad_views, self.grad_ptrs):
             g = p.grad
-            if g is not None and g.data_ptr() != view.data_ptr():
+            if g is not None and g.data_ptr() != ptr:
                 view.copy_(g)
                 p.grad = view
+        return True
 
     def hyper(self, values: list[float]) -> torch.Tensor:
         """``values`` as a tensor on the parameters' device, copied there without a host sync."""
@@ -195,18 +204,16 @@ def flats(optimizer: torch.optim.Optimizer, index: int, params: list[torch.Tenso
         optimizer.__dict__["_flats"] = {}
         optimizer.register_load_state_dict_post_hook(lambda opt: opt.__dict__["_flats"].clear())
     cache = optimizer.__dict__["_flats"]
-    ids = [id(p) for p in params]
+    signature = ([id(p) for p in params], names)
     found = cache.get(index)
-    if found is not None and found[0] == ids and all(flat.intact() for flat in found[1]):
-        for flat in found[1]:
-            flat.gather_grads()
+    if found is not None and found[0] == signature and all(flat.refresh() for flat in found[1]):
         return found[1]
     check(params)
     buckets: dict[tuple, list[torch.Tensor]] = {}
     for p in params:
         buckets.setdefault((p.device, p.dtype, key(optimizer.state[p])), []).append(p)
     built = [Flat(ps, optimizer.state, names, t) for (_, _, t), ps in buckets.items()]
-    cache[index] = (ids, built)
+    cache[index] = (signature, built)
     return built
 
 
@@ -248,8 +255,8 @@ def adam_step(optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tens
                                 1 - lr * wd if decoupled else 1.0, 0.0 if decoupled else wd,
                                 1 - beta1**flat.t, 1 - beta2**flat.t])
             kernel(flat.theta, flat.grad, flat.state["m"], flat.state["v"], flat.state.get("v_max"), hyper)
-            for p in flat.params:
-                optimizer.state[p]["t"] = flat.t
+            for state in flat.states:
+                state["t"] = flat.t
     return loss
 
 
