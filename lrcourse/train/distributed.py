@@ -164,7 +164,7 @@ class Shard:
         self.batches, self.rank, self.world_size = batches, rank, world_size
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.batches)  # type: ignore[arg-type]  # TypeError without a length, as the batches
 
     def set_epoch(self, epoch: int) -> None:
         """Pass the epoch on to the batches, if they take one."""
