@@ -58,7 +58,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _torchrun(tmp_path, *args, workers: int, timeout: float = 90) -> subprocess.CompletedProcess:
+def _torchrun(tmp_path, *args, workers: int, timeout: float = 180) -> subprocess.CompletedProcess:
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -68,7 +68,7 @@ def _torchrun(tmp_path, *args, workers: int, timeout: float = 90) -> subprocess.
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_two_workers_equal_one_process_with_twice_the_batch(tmp_path, float64_default):
     namespace = {"__name__": "reference"}
     exec(SCRIPT, namespace)  # the same training, here in one process with batch 16
@@ -86,9 +86,9 @@ def test_two_workers_equal_one_process_with_twice_the_batch(tmp_path, float64_de
     assert (two.stdout + two.stderr).count("val_loss") == 2
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_a_failing_worker_fails_the_launch_with_its_error(tmp_path):
-    result = _torchrun(tmp_path, 16, tmp_path / "out.pt", 1, workers=2, timeout=90)
+    result = _torchrun(tmp_path, 16, tmp_path / "out.pt", 1, workers=2, timeout=180)
     assert result.returncode != 0
     assert "worker 1 broke on purpose" in result.stderr
     assert not (tmp_path / "out.pt").exists()
