@@ -5,7 +5,9 @@ import pytest
 from lrcourse import config
 
 
-@pytest.mark.parametrize("raw,expected", [("1", True), ("yes", True), (" ON ", True), ("0", False), ("", False), ("off", False)])
+@pytest.mark.parametrize(
+    "raw,expected", [("1", True), ("yes", True), (" ON ", True), ("0", False), ("", False), ("off", False)]
+)
 def test_quick_mode_reads_the_environment(monkeypatch, raw, expected):
     monkeypatch.setenv("LRCOURSE_QUICK", raw)
     assert config.is_quick() is expected

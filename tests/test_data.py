@@ -95,7 +95,7 @@ def test_real_mnist_has_the_known_statistics():
 
 def test_mnist_keeps_the_first_examples_on_the_device(tiny_mnist):
     images, labels = data.mnist("train", size=2, device="cpu", root=tiny_mnist)
-    full, full_labels = data.load_mnist("train", root=tiny_mnist)
+    full, _full_labels = data.load_mnist("train", root=tiny_mnist)
     assert torch.equal(images, full[:2]) and labels.tolist() == [0, 1]
     assert images.device.type == "cpu" and images.dtype == torch.float32
 

@@ -46,7 +46,7 @@ def test_prediction_is_exact_over_all_batches(batch_size):
 
 def test_measured_error_is_close_to_the_prediction():
     model, loss_fn, X, y = tiny_problem(n=50)
-    G, trace = gradient_statistics(model, loss_fn, X, y)
+    _G, trace = gradient_statistics(model, loss_fn, X, y)
     measured = minibatch_error(model, loss_fn, X, y, batch_size=5, draws=4000, seed=1)
     assert measured == pytest.approx(predicted_error(trace, 5, 50), rel=0.1)
 

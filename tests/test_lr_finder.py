@@ -32,8 +32,12 @@ def test_sweep_rates_exponential_and_linear():
 
 @pytest.mark.parametrize(
     "args,kwargs,name",
-    [((1e-3, 1.0, 1), {}, "num_steps"), ((1.0, 0.1, 5), {}, "start_lr"), ((0.0, 1.0, 5), {}, "start_lr"),
-     ((1e-3, 1.0, 5), {"mode": "cosine"}, "mode")],
+    [
+        ((1e-3, 1.0, 1), {}, "num_steps"),
+        ((1.0, 0.1, 5), {}, "start_lr"),
+        ((0.0, 1.0, 5), {}, "start_lr"),
+        ((1e-3, 1.0, 5), {"mode": "cosine"}, "mode"),
+    ],
 )
 def test_sweep_rates_rejects_bad_arguments(args, kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -43,8 +47,16 @@ def test_sweep_rates_rejects_bad_arguments(args, kwargs, name):
 def test_the_sweep_is_a_plain_training_loop_with_rising_rates():
     X, y = regression()
     model, reference = small_net(), small_net()
-    result = range_test(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=1.0), Batches(X, y, batch_size=8, shuffle=False),
-                        start_lr=1e-4, end_lr=1e-1, num_steps=10, smoothing=0.0)
+    result = range_test(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        Batches(X, y, batch_size=8, shuffle=False),
+        start_lr=1e-4,
+        end_lr=1e-1,
+        num_steps=10,
+        smoothing=0.0,
+    )
     optimizer, raw = torch.optim.SGD(reference.parameters(), lr=1.0), []
     batches = [b for _ in range(3) for b in Batches(X, y, batch_size=8, shuffle=False)]
     for lr, (xb, yb) in zip(sweep_rates(1e-4, 1e-1, 10), batches):
@@ -61,8 +73,16 @@ def test_the_sweep_is_a_plain_training_loop_with_rising_rates():
 def test_smoothing_is_a_bias_corrected_moving_average():
     X, y = regression()
     model = small_net()
-    result = range_test(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=1.0), Batches(X, y, batch_size=8),
-                        start_lr=1e-4, end_lr=1e-2, num_steps=8, smoothing=0.9)
+    result = range_test(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        Batches(X, y, batch_size=8),
+        start_lr=1e-4,
+        end_lr=1e-2,
+        num_steps=8,
+        smoothing=0.9,
+    )
     average, expected = 0.0, []
     for i, loss in enumerate(result.raw_losses):
         average = 0.9 * average + 0.1 * loss
@@ -74,10 +94,27 @@ def test_smoothing_is_a_bias_corrected_moving_average():
 def test_accumulated_micro_batches_give_the_same_sweep():
     X, y = regression(n=32)
     small, large = small_net(), small_net()
-    micro = range_test(small, F.mse_loss, torch.optim.SGD(small.parameters(), lr=1.0), Batches(X, y, batch_size=4, shuffle=False),
-                       start_lr=1e-3, end_lr=0.3, num_steps=12, accumulate=2, smoothing=0.5)
-    whole = range_test(large, F.mse_loss, torch.optim.SGD(large.parameters(), lr=1.0), Batches(X, y, batch_size=8, shuffle=False),
-                       start_lr=1e-3, end_lr=0.3, num_steps=12, smoothing=0.5)
+    micro = range_test(
+        small,
+        F.mse_loss,
+        torch.optim.SGD(small.parameters(), lr=1.0),
+        Batches(X, y, batch_size=4, shuffle=False),
+        start_lr=1e-3,
+        end_lr=0.3,
+        num_steps=12,
+        accumulate=2,
+        smoothing=0.5,
+    )
+    whole = range_test(
+        large,
+        F.mse_loss,
+        torch.optim.SGD(large.parameters(), lr=1.0),
+        Batches(X, y, batch_size=8, shuffle=False),
+        start_lr=1e-3,
+        end_lr=0.3,
+        num_steps=12,
+        smoothing=0.5,
+    )
     assert micro.raw_losses == pytest.approx(whole.raw_losses, rel=1e-12)
     assert len(micro.raw_losses) == 12
 
@@ -126,8 +163,16 @@ def test_a_fresh_optimizer_stays_fresh():
 def test_stops_once_the_smoothed_loss_passes_four_times_its_minimum():
     X, y = regression()
     model = small_net()
-    result = range_test(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=1.0), Batches(X, y, batch_size=8),
-                        start_lr=1e-3, end_lr=1e3, num_steps=100, smoothing=0.5)
+    result = range_test(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        Batches(X, y, batch_size=8),
+        start_lr=1e-3,
+        end_lr=1e3,
+        num_steps=100,
+        smoothing=0.5,
+    )
     assert result.diverged and len(result.losses) < 100
     finite = [v for v in result.losses[:-1]]
     assert all(v <= 4 * min(finite[: i + 1]) for i, v in enumerate(finite))
@@ -168,7 +213,11 @@ def test_plot_marks_the_suggestions():
 def test_bad_arguments_are_named():
     model = small_net()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    for kwargs, name in [({"smoothing": 1.0}, "smoothing"), ({"divergence_factor": 1.0}, "divergence_factor"),
-                         ({"accumulate": 0}, "accumulate"), ({"clip_norm": -1.0}, "clip_norm")]:
+    for kwargs, name in [
+        ({"smoothing": 1.0}, "smoothing"),
+        ({"divergence_factor": 1.0}, "divergence_factor"),
+        ({"accumulate": 0}, "accumulate"),
+        ({"clip_norm": -1.0}, "clip_norm"),
+    ]:
         with pytest.raises(ValueError, match=name):
             range_test(model, F.mse_loss, optimizer, [regression()], **kwargs)

@@ -82,8 +82,13 @@ def test_logistic_regression_smoothness_bounds_the_sharpness():
     assert f.sharpness(np.zeros(2)) == pytest.approx(f.L)  # p = 1/2 everywhere at w = 0
 
 
-TWO_D = [problems.Rosenbrock(), problems.Rosenbrock(a=0.5, b=10.0), problems.Saddle(), problems.Saddle(h=4.0),
-         problems.Beale()]
+TWO_D = [
+    problems.Rosenbrock(),
+    problems.Rosenbrock(a=0.5, b=10.0),
+    problems.Saddle(),
+    problems.Saddle(h=4.0),
+    problems.Beale(),
+]
 
 
 def numeric_gradient(f, x, eps=1e-6):

@@ -39,8 +39,12 @@ CONFIGS = {
     "step 7 x0.5": (S.step_decay(1.0, step_size=7, gamma=0.5), lambda o: tls.StepLR(o, 7, gamma=0.5), 1.0, 600),
     "step 1 x0.999": (S.step_decay(0.3, 1, gamma=0.999), lambda o: tls.StepLR(o, 1, gamma=0.999), 0.3, STEPS),
     "multistep": (S.multistep(0.1, [30, 80]), lambda o: tls.MultiStepLR(o, [30, 80]), 0.1, STEPS),
-    "multistep repeated": (S.multistep(1.0, [5, 5, 100, 1500], gamma=0.5),
-                           lambda o: tls.MultiStepLR(o, [5, 5, 100, 1500], gamma=0.5), 1.0, STEPS),
+    "multistep repeated": (
+        S.multistep(1.0, [5, 5, 100, 1500], gamma=0.5),
+        lambda o: tls.MultiStepLR(o, [5, 5, 100, 1500], gamma=0.5),
+        1.0,
+        STEPS,
+    ),
     "multistep at 1": (S.multistep(0.2, [1], gamma=0.9), lambda o: tls.MultiStepLR(o, [1], gamma=0.9), 0.2, 100),
     "exponential 0.999": (S.exponential(0.1, 0.999), lambda o: tls.ExponentialLR(o, 0.999), 0.1, STEPS),
     "exponential 0.99": (S.exponential(1.0, 0.99), lambda o: tls.ExponentialLR(o, 0.99), 1.0, STEPS),
@@ -54,32 +58,66 @@ CONFIGS = {
     "linear up": (S.linear(0.01, 0.1, 100), lambda o: tls.LinearLR(o, 0.1, 1.0, 100), 0.1, 500),
     "linear down": (S.linear(0.5, 0.1, 2000), lambda o: tls.LinearLR(o, 1.0, 0.2, 2000), 0.5, STEPS),
     "restarts": (S.cosine_restarts(0.1, 10), lambda o: tls.CosineAnnealingWarmRestarts(o, 10), 0.1, STEPS),
-    "restarts x2": (S.cosine_restarts(0.1, 50, cycle_mult=2, min_lr=1e-3),
-                    lambda o: tls.CosineAnnealingWarmRestarts(o, 50, 2, 1e-3), 0.1, STEPS),
-    "restarts x3": (S.cosine_restarts(1.0, 7, cycle_mult=3), lambda o: tls.CosineAnnealingWarmRestarts(o, 7, 3),
-                    1.0, STEPS),
+    "restarts x2": (
+        S.cosine_restarts(0.1, 50, cycle_mult=2, min_lr=1e-3),
+        lambda o: tls.CosineAnnealingWarmRestarts(o, 50, 2, 1e-3),
+        0.1,
+        STEPS,
+    ),
+    "restarts x3": (
+        S.cosine_restarts(1.0, 7, cycle_mult=3),
+        lambda o: tls.CosineAnnealingWarmRestarts(o, 7, 3),
+        1.0,
+        STEPS,
+    ),
     "one cycle": (S.one_cycle(0.1, 3000), lambda o: tls.OneCycleLR(o, 0.1, 3000), 0.1, 3000),
-    "one cycle linear": (S.one_cycle(1.0, 2000, pct_start=0.25, anneal_strategy="linear", div_factor=10.0),
-                         lambda o: tls.OneCycleLR(o, 1.0, 2000, pct_start=0.25, anneal_strategy="linear",
-                                                  div_factor=10.0), 1.0, 2000),
-    "one cycle three": (S.one_cycle(0.5, 2500, pct_start=0.4, three_phase=True, final_div_factor=100.0),
-                        lambda o: tls.OneCycleLR(o, 0.5, 2500, pct_start=0.4, three_phase=True,
-                                                 final_div_factor=100.0), 0.5, 2500),
-    "one cycle tiny": (S.one_cycle(0.1, 7, pct_start=0.5), lambda o: tls.OneCycleLR(o, 0.1, 7, pct_start=0.5),
-                       0.1, 7),
+    "one cycle linear": (
+        S.one_cycle(1.0, 2000, pct_start=0.25, anneal_strategy="linear", div_factor=10.0),
+        lambda o: tls.OneCycleLR(o, 1.0, 2000, pct_start=0.25, anneal_strategy="linear", div_factor=10.0),
+        1.0,
+        2000,
+    ),
+    "one cycle three": (
+        S.one_cycle(0.5, 2500, pct_start=0.4, three_phase=True, final_div_factor=100.0),
+        lambda o: tls.OneCycleLR(o, 0.5, 2500, pct_start=0.4, three_phase=True, final_div_factor=100.0),
+        0.5,
+        2500,
+    ),
+    "one cycle tiny": (S.one_cycle(0.1, 7, pct_start=0.5), lambda o: tls.OneCycleLR(o, 0.1, 7, pct_start=0.5), 0.1, 7),
     "cyclic": (S.cyclic(0.01, 0.1, 100), lambda o: tls.CyclicLR(o, 0.01, 0.1, 100), 0.1, STEPS),
-    "cyclic uneven": (S.cyclic(0.001, 0.1, 30, step_size_down=170),
-                      lambda o: tls.CyclicLR(o, 0.001, 0.1, 30, step_size_down=170), 0.1, STEPS),
-    "cyclic triangular2": (S.cyclic(0.01, 0.1, 150, mode="triangular2"),
-                           lambda o: tls.CyclicLR(o, 0.01, 0.1, 150, mode="triangular2"), 0.1, STEPS),
-    "cyclic exp_range": (S.cyclic(0.01, 0.1, 200, mode="exp_range", gamma=0.999),
-                         lambda o: tls.CyclicLR(o, 0.01, 0.1, 200, mode="exp_range", gamma=0.999), 0.1, STEPS),
+    "cyclic uneven": (
+        S.cyclic(0.001, 0.1, 30, step_size_down=170),
+        lambda o: tls.CyclicLR(o, 0.001, 0.1, 30, step_size_down=170),
+        0.1,
+        STEPS,
+    ),
+    "cyclic triangular2": (
+        S.cyclic(0.01, 0.1, 150, mode="triangular2"),
+        lambda o: tls.CyclicLR(o, 0.01, 0.1, 150, mode="triangular2"),
+        0.1,
+        STEPS,
+    ),
+    "cyclic exp_range": (
+        S.cyclic(0.01, 0.1, 200, mode="exp_range", gamma=0.999),
+        lambda o: tls.CyclicLR(o, 0.01, 0.1, 200, mode="exp_range", gamma=0.999),
+        0.1,
+        STEPS,
+    ),
     # a warmup is LinearLR then the schedule, what PyTorch users assemble with SequentialLR
-    "warmup constant": (S.warmup(S.constant(0.1), 100, start_lr=0.001),
-                        lambda o: tls.LinearLR(o, 0.01, 1.0, 100), 0.1, 500),
-    "warmup cosine": (S.warmup(S.cosine(0.1, 2000), 500, start_lr=0.01),
-                      lambda o: tls.SequentialLR(o, [tls.LinearLR(o, 0.1, 1.0, 500), tls.CosineAnnealingLR(o, 2000)],
-                                                 milestones=[500]), 0.1, 2501),
+    "warmup constant": (
+        S.warmup(S.constant(0.1), 100, start_lr=0.001),
+        lambda o: tls.LinearLR(o, 0.01, 1.0, 100),
+        0.1,
+        500,
+    ),
+    "warmup cosine": (
+        S.warmup(S.cosine(0.1, 2000), 500, start_lr=0.01),
+        lambda o: tls.SequentialLR(
+            o, [tls.LinearLR(o, 0.1, 1.0, 500), tls.CosineAnnealingLR(o, 2000)], milestones=[500]
+        ),
+        0.1,
+        2501,
+    ),
 }
 
 
@@ -104,7 +142,10 @@ def test_one_cycle_momentum_matches_torch(optimizer, three_phase):
     ours = S.one_cycle(0.1, 1000, pct_start=0.3, three_phase=three_phase, base_momentum=0.8, max_momentum=0.9)
     rates, momenta = torch_rates(
         lambda o: tls.OneCycleLR(o, 0.1, 1000, three_phase=three_phase, base_momentum=0.8, max_momentum=0.9),
-        1000, optimizer=optimizer, momentum=True)
+        1000,
+        optimizer=optimizer,
+        momentum=True,
+    )
     steps = np.arange(1000)
     np.testing.assert_allclose(ours(steps), rates, rtol=RTOL, atol=0)
     np.testing.assert_allclose(ours.momentum(steps), momenta, rtol=RTOL, atol=0)
@@ -113,8 +154,9 @@ def test_one_cycle_momentum_matches_torch(optimizer, three_phase):
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 def test_cyclic_momentum_matches_torch(mode):
     ours = S.cyclic(0.01, 0.1, 40, step_size_down=60, mode=mode, gamma=0.99)
-    rates, momenta = torch_rates(lambda o: tls.CyclicLR(o, 0.01, 0.1, 40, 60, mode=mode, gamma=0.99), 1000,
-                                 momentum=True)
+    rates, momenta = torch_rates(
+        lambda o: tls.CyclicLR(o, 0.01, 0.1, 40, 60, mode=mode, gamma=0.99), 1000, momentum=True
+    )
     np.testing.assert_allclose(ours(np.arange(1000)), rates, rtol=RTOL, atol=0)
     np.testing.assert_allclose(ours.momentum(np.arange(1000)), momenta, rtol=RTOL, atol=0)
 

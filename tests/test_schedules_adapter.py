@@ -180,7 +180,10 @@ def test_plateau_decides_like_torch(config, seed):
         theirs.step(m)
         assert lr(0) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
         assert (plateau.best, plateau.num_bad, plateau.cooldown_counter) == (
-            theirs.best, theirs.num_bad_epochs, theirs.cooldown_counter)
+            theirs.best,
+            theirs.num_bad_epochs,
+            theirs.cooldown_counter,
+        )
     assert cuts == plateau.num_reductions > 0
 
 

@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from lrcourse import schedules as S  # noqa: E402
+from lrcourse import schedules as S
 
 
 def halve_every_ten(step):
@@ -54,8 +54,10 @@ def test_plateau_scaled_pickles_with_its_controller():
     plateau.update(1.0)
     plateau.update(1.0)
     again = pickle.loads(pickle.dumps(lr))
-    assert again.plateau.state_dict() == plateau.state_dict() and again(np.arange(100)).tolist() == lr(
-        np.arange(100)).tolist()
+    assert (
+        again.plateau.state_dict() == plateau.state_dict()
+        and again(np.arange(100)).tolist() == lr(np.arange(100)).tolist()
+    )
 
 
 def test_plain_callables_wherever_a_schedule_goes():
@@ -149,7 +151,7 @@ def test_plot_returns_the_axes():
     ax = S.plot(s, 1000, label="warmup + cosine", log=True)
     assert ax.get_yscale() == "log" and ax.get_legend() is not None
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), s(np.arange(1000)))
-    fig, other = plt.subplots()
+    _fig, other = plt.subplots()
     assert S.plot(s, 1000, ax=other, steps_per_epoch=100) is other
     assert other.get_xlabel() == "epoch" and other.lines[0].get_xdata()[-1] == 9.99
     plt.close("all")

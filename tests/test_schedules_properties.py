@@ -28,8 +28,25 @@ def ordered(*xs):
 @st.composite
 def bounded(draw):
     """A schedule and the interval its rates must stay in."""
-    kind = draw(st.sampled_from(["constant", "linear", "step", "multistep", "exponential", "cosine", "polynomial",
-                                 "inverse_sqrt", "restarts", "cyclic", "one_cycle", "warmup", "join"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "constant",
+                "linear",
+                "step",
+                "multistep",
+                "exponential",
+                "cosine",
+                "polynomial",
+                "inverse_sqrt",
+                "restarts",
+                "cyclic",
+                "one_cycle",
+                "warmup",
+                "join",
+            ]
+        )
+    )
     lr, other, n = draw(rates), draw(rates), draw(horizons)
     if kind == "constant":
         return S.constant(lr), (lr, lr)
@@ -52,13 +69,26 @@ def bounded(draw):
         s = S.cosine_restarts(lr, n, draw(st.floats(1.0, 3.0)), other, draw(st.floats(0.1, 1.0)))
         return s, ordered(lr, other)
     if kind == "cyclic":
-        s = S.cyclic(lr, other, n, draw(st.none() | horizons), draw(st.sampled_from(["triangular", "triangular2",
-                                                                                       "exp_range"])), draw(gammas))
+        s = S.cyclic(
+            lr,
+            other,
+            n,
+            draw(st.none() | horizons),
+            draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
+            draw(gammas),
+        )
         return s, ordered(lr, other)
     if kind == "one_cycle":
         three_phase = draw(st.booleans())
-        s = S.one_cycle(lr, n, draw(st.floats(0.01, 0.5 if three_phase else 0.99)), draw(st.floats(1.0, 100.0)),
-                        draw(st.floats(1.0, 1e4)), draw(st.sampled_from(["cos", "linear"])), three_phase)
+        s = S.one_cycle(
+            lr,
+            n,
+            draw(st.floats(0.01, 0.5 if three_phase else 0.99)),
+            draw(st.floats(1.0, 100.0)),
+            draw(st.floats(1.0, 1e4)),
+            draw(st.sampled_from(["cos", "linear"])),
+            three_phase,
+        )
         return s, (0.0, lr)
     if kind == "warmup":
         start = draw(rates)
@@ -102,8 +132,11 @@ def test_warmup_reaches_its_target_exactly(schedule, warmup_steps, start_lr):
 
 
 @SETTINGS
-@given(st.lists(base_schedules, min_size=2, max_size=4), st.lists(st.integers(1, 1000), min_size=3, max_size=3),
-       st.integers(0, 500))
+@given(
+    st.lists(base_schedules, min_size=2, max_size=4),
+    st.lists(st.integers(1, 1000), min_size=3, max_size=3),
+    st.integers(0, 500),
+)
 def test_each_part_of_a_join_runs_on_its_own_clock(parts, gaps, k):
     boundaries = np.cumsum(gaps[: len(parts) - 1]).tolist()
     s = S.join(parts, boundaries)
@@ -128,8 +161,11 @@ def test_warmup_then_cosine_is_continuous(start_lr, peak_lr, warmup_steps, total
 @st.composite
 def decaying(draw):
     """A schedule that must never increase (over all steps, or from the step returned on)."""
-    kind = draw(st.sampled_from(["step", "multistep", "exponential", "cosine", "polynomial", "linear", "inverse_sqrt",
-                                 "one_cycle"]))
+    kind = draw(
+        st.sampled_from(
+            ["step", "multistep", "exponential", "cosine", "polynomial", "linear", "inverse_sqrt", "one_cycle"]
+        )
+    )
     lr, n = draw(positive_rates), draw(horizons)
     low = draw(st.floats(0.0, 1.0)) * lr
     if kind == "step":

@@ -5,9 +5,9 @@ import math
 import matplotlib
 
 matplotlib.use("Agg")
-import pytest  # noqa: E402
+import pytest
 
-from lrcourse.sweeps import plot, regimes  # noqa: E402
+from lrcourse.sweeps import plot, regimes
 
 
 def test_a_u_shaped_sweep():

@@ -51,12 +51,22 @@ def run_three_ways(make_batches, tmp_path, interrupt_after, **options):
     torch.manual_seed(123)
     model, optimizer = make_run(seed=0)
     with pytest.raises(Interrupted):
-        fit(model, interrupting_loss(interrupt_after), optimizer, make_batches(), epochs=4, progress=False,
-            checkpoint=path, checkpoint_every=3, **options)
+        fit(
+            model,
+            interrupting_loss(interrupt_after),
+            optimizer,
+            make_batches(),
+            epochs=4,
+            progress=False,
+            checkpoint=path,
+            checkpoint_every=3,
+            **options,
+        )
     torch.manual_seed(999)  # whatever happened to the generators since, the checkpoint restores them
     model, optimizer = make_run(seed=1)
-    resumed = fit(model, F.cross_entropy, optimizer, make_batches(), epochs=4, progress=False, resume_from=path,
-                  **options)
+    resumed = fit(
+        model, F.cross_entropy, optimizer, make_batches(), epochs=4, progress=False, resume_from=path, **options
+    )
     return straight, resumed, expected, (model.state_dict(), optimizer.state_dict(), torch.rand(3))
 
 
@@ -75,8 +85,11 @@ def assert_identical(expected, actual):
 def test_resume_continues_bit_for_bit_with_batches(tmp_path, interrupt_after):
     X, y = data()
     straight, resumed, expected, actual = run_three_ways(
-        lambda: Batches(X, y, batch_size=8, seed=5), tmp_path, interrupt_after,
-        schedule=lambda step: 0.01 * 0.9**step, accumulate=2,
+        lambda: Batches(X, y, batch_size=8, seed=5),
+        tmp_path,
+        interrupt_after,
+        schedule=lambda step: 0.01 * 0.9**step,
+        accumulate=2,
     )
     assert_identical(expected, actual)
     assert resumed == straight and len(straight.loss) == 12  # 5 micro-batches an epoch: updates of 2, 2, 1
@@ -85,7 +98,9 @@ def test_resume_continues_bit_for_bit_with_batches(tmp_path, interrupt_after):
 def test_resume_continues_bit_for_bit_with_a_shuffling_data_loader(tmp_path):
     X, y = data()  # a DataLoader draws its shuffle from the global generator at each iter()
     straight, resumed, expected, actual = run_three_ways(
-        lambda: DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True), tmp_path, interrupt_after=8,
+        lambda: DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True),
+        tmp_path,
+        interrupt_after=8,
     )
     assert_identical(expected, actual)
     assert resumed == straight
@@ -96,12 +111,28 @@ def test_resume_restores_an_lr_scheduler(tmp_path):
     path = tmp_path / "run.pt"
     model, optimizer = make_run(seed=0)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
-    fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=2, schedule=scheduler,
-        checkpoint=path, progress=False)
+    fit(
+        model,
+        F.cross_entropy,
+        optimizer,
+        Batches(X, y, batch_size=10),
+        epochs=2,
+        schedule=scheduler,
+        checkpoint=path,
+        progress=False,
+    )
     model, optimizer = make_run(seed=1)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
-    history = fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=4, schedule=scheduler,
-                  resume_from=path, progress=False)
+    history = fit(
+        model,
+        F.cross_entropy,
+        optimizer,
+        Batches(X, y, batch_size=10),
+        epochs=4,
+        schedule=scheduler,
+        resume_from=path,
+        progress=False,
+    )
     assert history.lr == pytest.approx([0.01 * 0.5 ** (step // 3) for step in range(16)], rel=1e-15)
     assert scheduler.last_epoch == 16  # 4 updates an epoch, 8 of them made after resuming
 
@@ -110,8 +141,9 @@ def test_epoch_end_checkpoint_holds_the_position_and_history(tmp_path):
     X, y = data()
     path = tmp_path / "run.pt"
     model, optimizer = make_run(seed=0)
-    history = fit(model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=2, checkpoint=path,
-                  progress=False)
+    history = fit(
+        model, F.cross_entropy, optimizer, Batches(X, y, batch_size=10), epochs=2, checkpoint=path, progress=False
+    )
     saved = load(path)
     assert saved["position"] == {"step": 8, "epoch": 2, "batches_done": 0}
     assert saved["history"]["loss"] == history.loss

@@ -10,8 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from lrcourse.batching import Batches
-from lrcourse.train import History, accuracy, evaluate, fit
-from lrcourse.train import loop, progress
+from lrcourse.train import History, accuracy, evaluate, fit, loop, progress
 
 matplotlib.use("Agg")
 
@@ -21,14 +20,27 @@ def small_run(**kwargs):
     X = torch.randn(24, 2)
     y = (X[:, 0] > 0).long()
     model = torch.nn.Linear(2, 2)
-    history = fit(model, F.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.5), Batches(X, y, batch_size=8),
-                  epochs=2, val_data=(X, y), **kwargs)
+    history = fit(
+        model,
+        F.cross_entropy,
+        torch.optim.SGD(model.parameters(), lr=0.5),
+        Batches(X, y, batch_size=8),
+        epochs=2,
+        val_data=(X, y),
+        **kwargs,
+    )
     return model, history
 
 
 def test_history_rows_average_each_epoch_and_join_validation():
-    history = History(step=[0, 1, 2, 3], epoch=[0, 0, 1, 1], lr=[0.1, 0.1, 0.05, 0.05], loss=[4.0, 2.0, 1.0, 0.5],
-                      grad_norm=[1.0] * 4, val=[{"epoch": 0, "step": 2, "loss": 1.5}, {"epoch": 1, "step": 4, "loss": 0.75}])
+    history = History(
+        step=[0, 1, 2, 3],
+        epoch=[0, 0, 1, 1],
+        lr=[0.1, 0.1, 0.05, 0.05],
+        loss=[4.0, 2.0, 1.0, 0.5],
+        grad_norm=[1.0] * 4,
+        val=[{"epoch": 0, "step": 2, "loss": 1.5}, {"epoch": 1, "step": 4, "loss": 0.75}],
+    )
     assert history.to_rows() == [
         {"epoch": 0, "step": 2, "lr": 0.1, "train_loss": 3.0, "val_loss": 1.5},
         {"epoch": 1, "step": 4, "lr": 0.05, "train_loss": 0.75, "val_loss": 0.75},
@@ -110,13 +122,14 @@ def test_in_a_notebook_without_ipywidgets_the_bar_is_text_and_silent(monkeypatch
     monkeypatch.setitem(sys.modules, "ipykernel.zmqshell", types.ModuleType("ipykernel.zmqshell"))
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # None makes the import fail, as when not installed
+
     def forget_tqdm_auto():
         for name in ("tqdm.auto", "tqdm.autonotebook", "tqdm.notebook"):
             monkeypatch.delitem(sys.modules, name, raising=False)
 
     forget_tqdm_auto()
     with pytest.warns(tqdm.std.TqdmWarning, match="IProgress"):  # this does look like a notebook to tqdm
-        import tqdm.auto  # noqa: F401
+        import tqdm.auto
     forget_tqdm_auto()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the IProgress warning would be an error here
