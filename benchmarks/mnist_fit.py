@@ -123,7 +123,8 @@ def profile(images: torch.Tensor, labels: torch.Tensor, root: Path) -> None:
     for _ in article_loader(num_images, root):
         pass
     seconds = time.perf_counter() - start
-    print(f"article's DataLoader alone: {seconds:.2f} s for {num_images} images ({1e6 * seconds / num_images:.0f} us an image)")
+    per_image_us = 1e6 * seconds / num_images
+    print(f"article's DataLoader alone: {seconds:.2f} s for {num_images} images ({per_image_us:.0f} us an image)")
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         fit_loop(fresh_model(), images, labels)
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
@@ -163,10 +164,15 @@ def report(times: dict[str, list[tuple[float, float]]], num_images: int) -> None
     wall = {name: num_images / min(w for w, _ in runs) for name, runs in times.items()}
     cpu = {name: num_images / min(c for _, c in runs) for name, runs in times.items()}
     for name, runs in times.items():
-        print(f"{name:8s} {wall[name]:7.0f} images/s  {cpu[name]:7.0f} images/CPU-s   runs (wall/CPU s): "
-              + ", ".join(f"{w:.1f}/{c:.1f}" for w, c in runs))
+        print(
+            f"{name:8s} {wall[name]:7.0f} images/s  {cpu[name]:7.0f} images/CPU-s   runs (wall/CPU s): "
+            + ", ".join(f"{w:.1f}/{c:.1f}" for w, c in runs)
+        )
     for other in ("article", "bare"):
-        print(f"fit / {other:8s} {wall['fit'] / wall[other]:.2f}x images/s, {cpu['fit'] / cpu[other]:.2f}x images/CPU-s")
+        print(
+            f"fit / {other:8s} {wall['fit'] / wall[other]:.2f}x images/s, {cpu['fit'] / cpu[other]:.2f}x images/CPU-s"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -81,7 +81,7 @@ def time_interleaved(optimizers: dict, repeats: int, device: str) -> tuple[dict[
     times: dict[str, list[float]] = {key: [] for key in optimizers}
     keys = list(optimizers)
     for round_ in range(repeats):
-        for key in keys[round_ % len(keys):] + keys[:round_ % len(keys)]:
+        for key in keys[round_ % len(keys) :] + keys[: round_ % len(keys)]:
             sync(device)
             start = time.perf_counter()
             optimizers[key].step()
@@ -114,11 +114,15 @@ def main() -> None:
 
     params = make_params(args.params, args.tensors, args.device)
     n = sum(p.numel() for p in params)
-    print(f"{n:,} fp32 parameters in {len(params)} tensors on {args.device}, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats} interleaved steps\n")
-    print("| optimizer | ours (ms) | ours fused (ms) | torch default (ms) | torch fused (ms) "
-          "| ours / default | ours fused / torch fused | ours fused / ours |")
+    print(
+        f"{n:,} fp32 parameters in {len(params)} tensors on {args.device}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"median of {args.repeats} interleaved steps\n"
+    )
+    print(
+        "| optimizer | ours (ms) | ours fused (ms) | torch default (ms) | torch fused (ms) "
+        "| ours / default | ours fused / torch fused | ours fused / ours |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     bandwidth, compile_s = [], {}
     for name in args.only:
@@ -128,11 +132,17 @@ def main() -> None:
         def r(a: str, b: str) -> str:
             return f"{ratio(times, a, b):.2f}" if a in times and b in times else "-"  # noqa: B023
 
-        print(f"| {name} | {' | '.join(ms)} | {r('ours', 'torch')} | {r('ours fused', 'torch fused')} "
-              f"| {r('ours fused', 'ours')} |", flush=True)
+        print(
+            f"| {name} | {' | '.join(ms)} | {r('ours', 'torch')} | {r('ours fused', 'torch fused')} "
+            f"| {r('ours fused', 'ours')} |",
+            flush=True,
+        )
         gb = floor_bytes(name) * n / 1e9
-        bandwidth.append(f"| {name} | {floor_bytes(name)} | " + " | ".join(
-            f"{gb / statistics.median(times[key]):.1f}" if key in times else "-" for key in COLUMNS) + " |")
+        bandwidth.append(
+            f"| {name} | {floor_bytes(name)} | "
+            + " | ".join(f"{gb / statistics.median(times[key]):.1f}" if key in times else "-" for key in COLUMNS)
+            + " |"
+        )
         if "ours fused" in first:
             compile_s[name] = first["ours fused"]
     print("\nAchieved bandwidth (GB/s), counting the bytes per parameter a step must move:\n")
@@ -141,8 +151,10 @@ def main() -> None:
     print("\n".join(bandwidth))
     if compile_s:
         cache = "without" if args.cold else "with"
-        print(f"\nFirst step of ours fused ({cache} inductor's on-disk cache; the first one in the process "
-              "also imports the compiler): " + ", ".join(f"{k} {v:.1f} s" for k, v in compile_s.items()))
+        print(
+            f"\nFirst step of ours fused ({cache} inductor's on-disk cache; the first one in the process "
+            "also imports the compiler): " + ", ".join(f"{k} {v:.1f} s" for k, v in compile_s.items())
+        )
 
 
 if __name__ == "__main__":

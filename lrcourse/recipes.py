@@ -137,8 +137,9 @@ class Recipe:
         params = model.parameters()
         if self.optimizer == "adam":
             return optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        return optim.SGD(params, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
-                         weight_decay=self.weight_decay)
+        return optim.SGD(
+            params, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=self.weight_decay
+        )
 
     def attach(self, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> schedules.Scheduler:
         """Drive ``optimizer`` with :meth:`make_schedule` (one cycle also cycles momentum or beta1).
@@ -158,8 +159,17 @@ class Recipe:
 ARTICLE = Recipe("adam", 1e-3, batch_size=64, epochs=10)
 """The source article's recipe: Adam at 1e-3, batches of 64, a constant rate, 10 epochs."""
 
-FAST = Recipe("sgd", 0.2, batch_size=128, epochs=4, schedule="one_cycle", momentum=0.9, nesterov=True,
-              weight_decay=5e-4, warmup=0.25)
+FAST = Recipe(
+    "sgd",
+    0.2,
+    batch_size=128,
+    epochs=4,
+    schedule="one_cycle",
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=5e-4,
+    warmup=0.25,
+)
 """The fast recipe: one cycle of SGD with Nesterov momentum, batches of 128, 4 epochs."""
 
 
@@ -197,8 +207,16 @@ def train(
     optimizer = recipe.make_optimizer(model)
     data = batches(recipe, train_data, seed)
     scheduler = recipe.attach(optimizer, steps_per_epoch=len(data))
-    return fit(model, F.cross_entropy, optimizer, data, epochs=recipe.epochs, schedule=scheduler,
-               val_data=test_data, progress=progress)
+    return fit(
+        model,
+        F.cross_entropy,
+        optimizer,
+        data,
+        epochs=recipe.epochs,
+        schedule=scheduler,
+        val_data=test_data,
+        progress=progress,
+    )
 
 
 @dataclass
@@ -311,14 +329,23 @@ def time_to_accuracy(
         # fit's divergence test compares each loss with the first loss of *its* call; later pieces
         # start from a trained model whose first loss can be tiny, so only the first piece uses it
         # (a non-finite loss stops every piece)
-        piece = fit(model, F.cross_entropy, optimizer, _Take(stream, end - result.steps), epochs=1,
-                    schedule=scheduler, progress=False, divergence_factor=100.0 if result.steps == 0 else None)
+        piece = fit(
+            model,
+            F.cross_entropy,
+            optimizer,
+            _Take(stream, end - result.steps),
+            epochs=1,
+            schedule=scheduler,
+            progress=False,
+            divergence_factor=100.0 if result.steps == 0 else None,
+        )
         result.seconds += clock() - start
         result.cpu_seconds += time.process_time() - cpu
         for i, lr in enumerate(piece.lr):  # renumber the piece's steps into the whole run's
             step = result.steps + i
-            history.record_step(step=step, epoch=step // per_epoch, lr=lr, loss=piece.loss[i],
-                                grad_norm=piece.grad_norm[i])
+            history.record_step(
+                step=step, epoch=step // per_epoch, lr=lr, loss=piece.loss[i], grad_norm=piece.grad_norm[i]
+            )
         result.steps = end
         if piece.diverged:
             history.diverged = piece.diverged
@@ -329,8 +356,11 @@ def time_to_accuracy(
         result.checks.append((end, end / per_epoch, metrics["accuracy"]))
         history.record_validation(epoch=(end - 1) // per_epoch, step=end, metrics=metrics)
         if progress:
-            print(f"step {end:5d}  epoch {end / per_epoch:5.2f}  test accuracy {metrics['accuracy']:.4f}  "
-                  f"train {result.seconds:6.1f} s", flush=True)
+            print(
+                f"step {end:5d}  epoch {end / per_epoch:5.2f}  test accuracy {metrics['accuracy']:.4f}  "
+                f"train {result.seconds:6.1f} s",
+                flush=True,
+            )
         if metrics["accuracy"] >= target:
             result.reached = True
             if stop:

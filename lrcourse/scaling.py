@@ -115,8 +115,9 @@ class ScaledSchedule(Schedule):
         return m * values(self.schedule, step * k)  # 2) the reference schedule at the same epoch
 
 
-def linear_scaling(schedule: Callable | float, base_batch_size: int, batch_size: int,
-                   warmup_steps: int = 0) -> ScaledSchedule:
+def linear_scaling(
+    schedule: Callable | float, base_batch_size: int, batch_size: int, warmup_steps: int = 0
+) -> ScaledSchedule:
     """Goyal et al.'s recipe for SGD: the linear rule with gradual warmup (a rate means a constant).
 
     >>> s = linear_scaling(0.1, base_batch_size=32, batch_size=256, warmup_steps=4)
@@ -126,8 +127,9 @@ def linear_scaling(schedule: Callable | float, base_batch_size: int, batch_size:
     return _scaled(schedule, base_batch_size, batch_size, "linear", warmup_steps)
 
 
-def sqrt_scaling(schedule: Callable | float, base_batch_size: int, batch_size: int,
-                 warmup_steps: int = 0) -> ScaledSchedule:
+def sqrt_scaling(
+    schedule: Callable | float, base_batch_size: int, batch_size: int, warmup_steps: int = 0
+) -> ScaledSchedule:
     """The square-root rule for adaptive methods (Adam, LAMB), with optional warmup.
 
     >>> sqrt_scaling(1e-3, base_batch_size=32, batch_size=512)(0)

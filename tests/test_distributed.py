@@ -101,14 +101,22 @@ def test_fit_refuses_an_unwrapped_model_with_several_workers(monkeypatch):
     monkeypatch.setattr(distributed, "world_size", lambda: 2)
     model = torch.nn.Linear(2, 1)
     with pytest.raises(ValueError, match=r"distributed\.wrap"):
-        fit(model, torch.nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1),
-            [(torch.zeros(2, 2), torch.zeros(2, 1))], epochs=1, progress=False)
+        fit(
+            model,
+            torch.nn.functional.mse_loss,
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            [(torch.zeros(2, 2), torch.zeros(2, 1))],
+            epochs=1,
+            progress=False,
+        )
 
 
 def test_shards_cover_each_batch_once_in_order():
     X = torch.arange(10)
-    parts = [[x.tolist() for (x,) in distributed.Shard(Batches(X, batch_size=5, seed=3), rank=r, world_size=2)]
-             for r in range(2)]
+    parts = [
+        [x.tolist() for (x,) in distributed.Shard(Batches(X, batch_size=5, seed=3), rank=r, world_size=2)]
+        for r in range(2)
+    ]
     whole = [x.tolist() for (x,) in Batches(X, batch_size=5, seed=3)]
     assert [a + b for a, b in zip(*parts)] == whole  # rank 0's rows then rank 1's: the whole batch
     assert [len(p) for p in parts[0]] == [3, 3] and [len(p) for p in parts[1]] == [2, 2]

@@ -65,17 +65,25 @@ CONFIGS = [
 CONFIG_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'defaults'}" for name, kw in CONFIGS]
 
 # torch's state names -> ours (the book's symbols)
-STATE_NAMES = {"step": "t", "momentum_buffer": "b", "sum": "G", "square_avg": "v", "grad_avg": "g_avg",
-               "acc_delta": "u", "exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "v_max",
-               "mu_product": "mu_product"}
+STATE_NAMES = {
+    "step": "t",
+    "momentum_buffer": "b",
+    "sum": "G",
+    "square_avg": "v",
+    "grad_avg": "g_avg",
+    "acc_delta": "u",
+    "exp_avg": "m",
+    "exp_avg_sq": "v",
+    "max_exp_avg_sq": "v_max",
+    "mu_product": "mu_product",
+}
 
 
 def device_kinds():
     """CPU and CUDA always appear, so CUDA cases are reported as skipped where there is none."""
     present = [d.type for d in available_devices()]
     kinds = ["cpu", "cuda"] + [k for k in present if k not in ("cpu", "cuda")]
-    return [pytest.param(k, marks=pytest.mark.skipif(k not in present, reason=f"no {k} device here"))
-            for k in kinds]
+    return [pytest.param(k, marks=pytest.mark.skipif(k not in present, reason=f"no {k} device here")) for k in kinds]
 
 
 DEVICES = device_kinds()
@@ -105,8 +113,10 @@ def make_optimizer(module, name, kwargs, net):
     """Two groups: the second at half the rate (its own ``lr``), the first on the defaults."""
     cls = getattr(module, name)
     lr = kwargs.get("lr", inspect.signature(cls).parameters["lr"].default)
-    groups = [{"params": [net.hidden.weight, net.hidden.bias, net.empty]},
-              {"params": [net.out.weight, net.out.bias, net.frozen], "lr": lr / 2}]
+    groups = [
+        {"params": [net.hidden.weight, net.hidden.bias, net.empty]},
+        {"params": [net.out.weight, net.out.bias, net.frozen], "lr": lr / 2},
+    ]
     extra = {"foreach": False} if module is torch.optim else {}  # the oracle's plain per-tensor path
     return cls(groups, **kwargs, **extra)
 

@@ -64,11 +64,16 @@ BAD_ARGUMENTS = [
 ] + [
     (name, bad, arg)
     for name in ("Adam", "AdamW", "NAdam", "RAdam")
-    for bad, arg in [(dict(lr=-1e-3), "lr"), (dict(eps=-1e-8), "eps"),
-                     (dict(weight_decay=-0.1), "weight_decay"),
-                     (dict(betas=(1.0, 0.999)), "betas[0]"), (dict(betas=(-0.1, 0.999)), "betas[0]"),
-                     (dict(betas=(0.9, 1.0)), "betas[1]"), (dict(betas=(0.9, 1.5)), "betas[1]"),
-                     (dict(betas=(0.9,)), "betas")]
+    for bad, arg in [
+        (dict(lr=-1e-3), "lr"),
+        (dict(eps=-1e-8), "eps"),
+        (dict(weight_decay=-0.1), "weight_decay"),
+        (dict(betas=(1.0, 0.999)), "betas[0]"),
+        (dict(betas=(-0.1, 0.999)), "betas[0]"),
+        (dict(betas=(0.9, 1.0)), "betas[1]"),
+        (dict(betas=(0.9, 1.5)), "betas[1]"),
+        (dict(betas=(0.9,)), "betas"),
+    ]
 ]
 
 
@@ -85,6 +90,7 @@ def test_tensor_lr_is_refused():
 
 
 # --- working with the rest of torch.optim -----------------------------------------------
+
 
 def pair(name, **kwargs):
     """The same parameters for ours and for torch's, and an optimizer on each."""
@@ -129,6 +135,7 @@ def test_works_with_torch_schedulers(name, scheduler, sched_kwargs):
 def test_step_with_closure_returns_its_loss(name):
     runs = []
     for theta, opt in pair(name):
+
         def closure():
             opt.zero_grad()
             loss = loss_of(theta)
@@ -188,6 +195,7 @@ def test_complex_parameters_match_torch(name):
 
 # --- sparse gradients ---------------------------------------------------------------------
 
+
 def train_embedding(opt_cls, steps=8, **kwargs):
     torch.manual_seed(0)
     emb = nn.Embedding(10, 3, sparse=True).double()
@@ -202,11 +210,14 @@ def train_embedding(opt_cls, steps=8, **kwargs):
     return emb.weight, opt, before
 
 
-@pytest.mark.parametrize(("name", "kwargs"), [
-    ("Adagrad", dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.1, eps=1e-3, maximize=True)),
-    ("SGD", dict(lr=0.1)),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("Adagrad", dict(lr=0.1)),
+        ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.1, eps=1e-3, maximize=True)),
+        ("SGD", dict(lr=0.1)),
+    ],
+)
 @pytest.mark.filterwarnings("ignore:Sparse invariant checks")  # raised by torch's Adagrad, the oracle
 def test_sparse_embedding_matches_torch(name, kwargs):
     mine, opt, before = train_embedding(getattr(ours, name), **kwargs)
@@ -232,9 +243,11 @@ def test_sparse_gradient_is_refused_where_torch_refuses_it(name):
 
 # --- no host sync in the step ---------------------------------------------------------
 
+
 @contextlib.contextmanager
 def host_syncs_forbidden(monkeypatch):
     """Reading a tensor's value on the host (item, float, bool, ...) raises inside this block."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("the optimizer step read a tensor's value on the host")
 

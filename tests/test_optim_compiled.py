@@ -46,8 +46,10 @@ class Net(nn.Module):
 
 def groups(net, lr):
     """Two parameter groups, the second at half the rate."""
-    return [{"params": [net.hidden.weight, net.hidden.bias, net.scale]},
-            {"params": [net.out.weight, net.out.bias, net.rarely], "lr": lr / 2}]
+    return [
+        {"params": [net.hidden.weight, net.hidden.bias, net.scale]},
+        {"params": [net.out.weight, net.out.bias, net.rarely], "lr": lr / 2},
+    ]
 
 
 def make_pair(name, kwargs, device="cpu"):

@@ -107,21 +107,39 @@ def test_lamb_matches_algorithm_2(config, zero_bias):
 def test_first_steps_by_hand():
     # LARS, one tensor w = (3, 4), g = (6, 8) (a = 2, c = 0), eta = 0.1, beta = 0.5:
     # lambda = 0.1 * 5 / (10 + 2.5) = 0.04; step = lr * lambda * (g + beta w) = 1 * 0.04 * (7.5, 10)
-    ours, _ = run_ours(LARS, [np.array([3.0, 4.0])], [np.full(2, 2.0)], [np.zeros(2)], steps=1,
-                       lr=1.0, momentum=0.9, weight_decay=0.5, trust_coefficient=0.1)
+    ours, _ = run_ours(
+        LARS,
+        [np.array([3.0, 4.0])],
+        [np.full(2, 2.0)],
+        [np.zeros(2)],
+        steps=1,
+        lr=1.0,
+        momentum=0.9,
+        weight_decay=0.5,
+        trust_coefficient=0.1,
+    )
     np.testing.assert_allclose(ours[0], [3.0 - 0.3, 4.0 - 0.4])
     # LAMB, same tensor: r_1 = sign(g) (up to eps) = (1, 1), u = r + 0.5 x = (2.5, 3)
     # step = lr * ||x|| / ||u|| * u = 0.1 * 5 / 3.905 * (2.5, 3)
-    ours, _ = run_ours(LAMB, [np.array([3.0, 4.0])], [np.full(2, 2.0)], [np.zeros(2)], steps=1,
-                       lr=0.1, eps=0.0, weight_decay=0.5)
+    ours, _ = run_ours(
+        LAMB, [np.array([3.0, 4.0])], [np.full(2, 2.0)], [np.zeros(2)], steps=1, lr=0.1, eps=0.0, weight_decay=0.5
+    )
     u = np.array([2.5, 3.0])
     np.testing.assert_allclose(ours[0], [3.0, 4.0] - 0.1 * 5 / np.linalg.norm(u) * u)
 
 
 def test_zero_weights_use_the_global_rate():
     # w = 0: the ratio would be 0 and the parameter would never move; it is 1 instead
-    ours, _ = run_ours(LARS, [np.zeros(2)], [np.ones(2)], [np.array([1.0, -1.0])], steps=1,
-                       lr=0.1, momentum=0.0, trust_coefficient=0.001)
+    ours, _ = run_ours(
+        LARS,
+        [np.zeros(2)],
+        [np.ones(2)],
+        [np.array([1.0, -1.0])],
+        steps=1,
+        lr=0.1,
+        momentum=0.0,
+        trust_coefficient=0.001,
+    )
     np.testing.assert_allclose(ours[0], [-0.1, 0.1])
     ours, _ = run_ours(LAMB, [np.zeros(2)], [np.ones(2)], [np.array([1.0, -1.0])], steps=1, lr=0.1, eps=0.0)
     np.testing.assert_allclose(ours[0], [-0.1, 0.1])
@@ -132,8 +150,9 @@ def test_zero_gradient_leaves_the_weights(cls):
     start = [np.array([1.0, 2.0])]
     ours, opt = run_ours(cls, start, [np.zeros(2)], [np.zeros(2)], steps=3, lr=0.1)
     np.testing.assert_array_equal(ours[0], start[0])
-    assert all(torch.isfinite(s).all() for state in opt.state.values() for s in state.values()
-               if isinstance(s, torch.Tensor))
+    assert all(
+        torch.isfinite(s).all() for state in opt.state.values() for s in state.values() if isinstance(s, torch.Tensor)
+    )
 
 
 @pytest.mark.parametrize("cls,kwargs", [(LARS, dict(lr=0.5, trust_coefficient=0.01)), (LAMB, dict(lr=0.05, eps=0.0))])

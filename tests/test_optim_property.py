@@ -22,18 +22,25 @@ betas = st.tuples(decay, decay)
 
 OPTIONS = {
     "SGD": dict(lr=rate, momentum=decay, dampening=decay, weight_decay=small, nesterov=flag, maximize=flag),
-    "Adagrad": dict(lr=rate, lr_decay=small, weight_decay=small, initial_accumulator_value=small,
-                    eps=eps, maximize=flag),
-    "RMSprop": dict(lr=rate, alpha=decay, eps=eps, weight_decay=small, momentum=decay, centered=flag,
-                    maximize=flag),
+    "Adagrad": dict(
+        lr=rate, lr_decay=small, weight_decay=small, initial_accumulator_value=small, eps=eps, maximize=flag
+    ),
+    "RMSprop": dict(lr=rate, alpha=decay, eps=eps, weight_decay=small, momentum=decay, centered=flag, maximize=flag),
     "Adadelta": dict(lr=st.floats(0.0, 1.0), rho=decay, eps=eps, weight_decay=small, maximize=flag),
-    "Adam": dict(lr=rate, betas=betas, eps=eps, weight_decay=small, amsgrad=flag, maximize=flag,
-                 decoupled_weight_decay=flag),
+    "Adam": dict(
+        lr=rate, betas=betas, eps=eps, weight_decay=small, amsgrad=flag, maximize=flag, decoupled_weight_decay=flag
+    ),
     "AdamW": dict(lr=rate, betas=betas, eps=eps, weight_decay=small, amsgrad=flag, maximize=flag),
-    "NAdam": dict(lr=rate, betas=betas, eps=eps, weight_decay=small, momentum_decay=small,
-                  decoupled_weight_decay=flag, maximize=flag),
-    "RAdam": dict(lr=rate, betas=betas, eps=eps, weight_decay=small, decoupled_weight_decay=flag,
-                  maximize=flag),
+    "NAdam": dict(
+        lr=rate,
+        betas=betas,
+        eps=eps,
+        weight_decay=small,
+        momentum_decay=small,
+        decoupled_weight_decay=flag,
+        maximize=flag,
+    ),
+    "RAdam": dict(lr=rate, betas=betas, eps=eps, weight_decay=small, decoupled_weight_decay=flag, maximize=flag),
 }
 
 

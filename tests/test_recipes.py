@@ -33,8 +33,9 @@ def test_step_decay_rates_by_hand():
 def test_cosine_rates_by_hand():
     r = Recipe("sgd", 0.4, batch_size=8, epochs=2, schedule="cosine")
     # T = 4 updates: 0.2 (1 + cos(pi t / 4)) for t = 0..3
-    assert r.rates(steps_per_epoch=2) == pytest.approx([0.4, 0.2 * (1 + math.sqrt(0.5)), 0.2,
-                                                        0.2 * (1 - math.sqrt(0.5))])
+    assert r.rates(steps_per_epoch=2) == pytest.approx(
+        [0.4, 0.2 * (1 + math.sqrt(0.5)), 0.2, 0.2 * (1 - math.sqrt(0.5))]
+    )
 
 
 def test_warmup_cosine_rates_by_hand():
@@ -82,8 +83,9 @@ def test_pieces_equal_one_run(tiny):
 
 def test_stopping_rule_and_clock(tiny):
     ticks = itertools.count()
-    result = time_to_accuracy(ARTICLE.with_(epochs=3, batch_size=16), *tiny, target=0.0, eval_every=1,
-                              clock=lambda: float(next(ticks)))
+    result = time_to_accuracy(
+        ARTICLE.with_(epochs=3, batch_size=16), *tiny, target=0.0, eval_every=1, clock=lambda: float(next(ticks))
+    )
     # target 0 is reached at the first check: one piece of 1 update, one evaluation, one tick each
     assert result.reached and result.steps == 1 and len(result.checks) == 1
     assert result.seconds == 1.0 and result.eval_seconds == 1.0
@@ -107,16 +109,19 @@ def test_check_points():
         check_points(10, 0)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"optimizer": "lbfgs"}, "optimizer"),
-    ({"schedule": "cubic"}, "schedule"),
-    ({"lr": 0.0}, "lr"),
-    ({"lr": float("nan")}, "lr"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"epochs": 1.5}, "epochs"),
-    ({"warmup": 1.0}, "warmup"),
-    ({"momentum": 1.0}, "momentum"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"schedule": "cubic"}, "schedule"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"epochs": 1.5}, "epochs"),
+        ({"warmup": 1.0}, "warmup"),
+        ({"momentum": 1.0}, "momentum"),
+    ],
+)
 def test_bad_recipes_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
         ARTICLE.with_(**changes)

@@ -17,7 +17,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = os.environ.get("LRCOURSE_BOOK_HTML")
-pytestmark = pytest.mark.skipif(not HTML, reason="LRCOURSE_BOOK_HTML is not set: `make test` builds the book and sets it")
+pytestmark = pytest.mark.skipif(
+    not HTML, reason="LRCOURSE_BOOK_HTML is not set: `make test` builds the book and sets it"
+)
 
 MATH_IN_SOURCE = re.compile(r'class="math notranslate nohighlight"')
 EXTERNAL_ASSET = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//[^"]+"[^>]*>')
@@ -42,11 +44,25 @@ def render(page: Path) -> str:
         pytest.fail("chromium is not installed: `make test` installs it (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as profile:
         result = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}",
-             "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120,
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout

@@ -58,11 +58,26 @@ def test_k_micro_batches_equal_one_batch_k_times_larger():
     small, large = tiny_mlp(), tiny_mlp()
     opt_small = torch.optim.SGD(small.parameters(), lr=0.05, momentum=0.9)
     opt_large = torch.optim.SGD(large.parameters(), lr=0.05, momentum=0.9)
-    schedule = lambda step: 0.05 / (1 + step)  # noqa: E731
-    micro = fit(small, F.mse_loss, opt_small, Batches(X, y, batch_size=4, shuffle=False), epochs=2,
-                accumulate=3, schedule=schedule, progress=False)
-    whole = fit(large, F.mse_loss, opt_large, Batches(X, y, batch_size=12, shuffle=False), epochs=2,
-                schedule=schedule, progress=False)
+    schedule = lambda step: 0.05 / (1 + step)
+    micro = fit(
+        small,
+        F.mse_loss,
+        opt_small,
+        Batches(X, y, batch_size=4, shuffle=False),
+        epochs=2,
+        accumulate=3,
+        schedule=schedule,
+        progress=False,
+    )
+    whole = fit(
+        large,
+        F.mse_loss,
+        opt_large,
+        Batches(X, y, batch_size=12, shuffle=False),
+        epochs=2,
+        schedule=schedule,
+        progress=False,
+    )
     assert_same(params(small), params(large), atol=1e-12)
     assert micro.step == whole.step == list(range(6))  # groups of 12, 12 and 6 rows each epoch
     assert micro.lr == whole.lr == [schedule(s) for s in range(6)]
@@ -76,8 +91,15 @@ def test_closed_form_schedule_sets_the_rate_before_each_update():
         model.weight.fill_(1.0)
     X, y = torch.ones(1, 1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64)
     rates = [0.1, 0.2, 0.05]
-    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=99.0), [(X, y)], epochs=3,
-                  schedule=lambda step: rates[step], progress=False)
+    history = fit(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=99.0),
+        [(X, y)],
+        epochs=3,
+        schedule=lambda step: rates[step],
+        progress=False,
+    )
     for lr in rates:  # loss w^2, gradient 2w: w <- w (1 - 2 lr)
         w.data *= 1 - 2 * lr
     assert model.weight.item() == pytest.approx(w.item(), rel=1e-15)
@@ -89,8 +111,9 @@ def test_lr_scheduler_is_stepped_after_each_update():
     model = tiny_mlp()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    history = fit(model, F.mse_loss, optimizer, Batches(X, y, batch_size=10), epochs=2, schedule=scheduler,
-                  progress=False)
+    history = fit(
+        model, F.mse_loss, optimizer, Batches(X, y, batch_size=10), epochs=2, schedule=scheduler, progress=False
+    )
     assert history.lr == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
     assert scheduler.last_epoch == 6
 
@@ -98,8 +121,9 @@ def test_lr_scheduler_is_stepped_after_each_update():
 def test_clip_norm_records_the_norm_before_clipping_and_clips():
     X, y = regression_data(n=8)
     ours, theirs = tiny_mlp(), tiny_mlp()
-    history = fit(ours, F.mse_loss, torch.optim.SGD(ours.parameters(), lr=0.1), [(X, y)], epochs=1,
-                  clip_norm=0.5, progress=False)
+    history = fit(
+        ours, F.mse_loss, torch.optim.SGD(ours.parameters(), lr=0.1), [(X, y)], epochs=1, clip_norm=0.5, progress=False
+    )
     F.mse_loss(theirs(X), y).backward()
     norm = torch.cat([p.grad.flatten() for p in theirs.parameters()]).norm()
     assert norm > 0.5 and history.grad_norm[0] == pytest.approx(norm.item(), rel=1e-12)
@@ -112,8 +136,15 @@ def test_clip_norm_records_the_norm_before_clipping_and_clips():
 def test_clip_value_clamps_each_gradient():
     X, y = regression_data(n=8)
     ours, theirs = tiny_mlp(), tiny_mlp()
-    history = fit(ours, F.mse_loss, torch.optim.SGD(ours.parameters(), lr=0.1), [(X, y)], epochs=1,
-                  clip_value=0.01, progress=False)
+    history = fit(
+        ours,
+        F.mse_loss,
+        torch.optim.SGD(ours.parameters(), lr=0.1),
+        [(X, y)],
+        epochs=1,
+        clip_value=0.01,
+        progress=False,
+    )
     F.mse_loss(theirs(X), y).backward()
     norm = torch.cat([p.grad.flatten() for p in theirs.parameters()]).norm()
     assert history.grad_norm[0] == pytest.approx(norm.item(), rel=1e-12)
@@ -134,8 +165,15 @@ def test_bfloat16_autocast_on_request_tracks_float32():
     def run(mixed_precision):
         torch.manual_seed(0)
         model = MLP(3, hidden=(16,), out_features=1)
-        return fit(model, loss_fn, torch.optim.Adam(model.parameters(), lr=0.02), Batches(X.float(), y.float(), batch_size=16),
-                   epochs=15, mixed_precision=mixed_precision, progress=False)
+        return fit(
+            model,
+            loss_fn,
+            torch.optim.Adam(model.parameters(), lr=0.02),
+            Batches(X.float(), y.float(), batch_size=16),
+            epochs=15,
+            mixed_precision=mixed_precision,
+            progress=False,
+        )
 
     full, mixed = run(False), run(True)
     assert seen[0] == torch.float32 and seen[-1] == torch.bfloat16
@@ -147,8 +185,16 @@ def test_float16_gradients_are_unscaled_before_clipping_and_recording():
     X, y = regression_data(n=8)
     model, reference = MLP(3, hidden=(4,), out_features=1), MLP(3, hidden=(4,), out_features=1)
     reference.load_state_dict(model.state_dict())
-    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), [(X.float(), y.float())],
-                  epochs=30, mixed_precision=torch.float16, clip_norm=1e6, progress=False)
+    history = fit(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        [(X.float(), y.float())],
+        epochs=30,
+        mixed_precision=torch.float16,
+        clip_norm=1e6,
+        progress=False,
+    )
     # the scaler starts at 65536 and halves after each overflow, skipping those updates: until the
     # first finite norm the parameters have not moved, so that norm is the one at the initial point
     first = next(i for i, norm in enumerate(history.grad_norm) if math.isfinite(norm))
@@ -162,8 +208,15 @@ def diverging_run(lr, **kwargs):
     X, y = regression_data()
     model = tiny_mlp()
     with pytest.warns(DivergenceWarning) as warned:
-        history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=lr), Batches(X, y, batch_size=10),
-                      epochs=50, progress=False, **kwargs)
+        history = fit(
+            model,
+            F.mse_loss,
+            torch.optim.SGD(model.parameters(), lr=lr),
+            Batches(X, y, batch_size=10),
+            epochs=50,
+            progress=False,
+            **kwargs,
+        )
     return model, history, str(warned[0].message)
 
 
@@ -187,8 +240,14 @@ def test_non_finite_loss_leaves_the_model_before_that_update():
 
     model = tiny_mlp()
     with pytest.warns(DivergenceWarning, match=r"step 4 \(epoch 1\) with lr=0.01: the loss is nan"):
-        history = fit(model, loss_fn, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=10),
-                      epochs=3, progress=False)
+        history = fit(
+            model,
+            loss_fn,
+            torch.optim.SGD(model.parameters(), lr=0.01),
+            Batches(X, y, batch_size=10),
+            epochs=3,
+            progress=False,
+        )
     assert math.isnan(history.loss[-1]) and len(history.loss) == 5
     replay, batches = tiny_mlp(), Batches(X, y, batch_size=10)  # the same 4 updates, by hand
     optimizer = torch.optim.SGD(replay.parameters(), lr=0.01)
@@ -202,16 +261,30 @@ def test_non_finite_loss_leaves_the_model_before_that_update():
 def test_divergence_check_can_be_loosened():
     X, y = regression_data()
     model = tiny_mlp()
-    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.05), Batches(X, y, batch_size=10),
-                  epochs=2, divergence_factor=None, progress=False)
+    history = fit(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=0.05),
+        Batches(X, y, batch_size=10),
+        epochs=2,
+        divergence_factor=None,
+        progress=False,
+    )
     assert history.diverged is None and len(history.loss) == 6
 
 
 def test_validation_each_epoch():
     X, y = regression_data()
     model = tiny_mlp()
-    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.05), Batches(X, y, batch_size=10),
-                  epochs=2, val_data=(X, y), progress=False)
+    history = fit(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=0.05),
+        Batches(X, y, batch_size=10),
+        epochs=2,
+        val_data=(X, y),
+        progress=False,
+    )
     assert [row["epoch"] for row in history.val] == [0, 1] and [row["step"] for row in history.val] == [3, 6]
     with torch.no_grad():
         assert history.val[-1]["loss"] == pytest.approx(F.mse_loss(model(X), y).item(), rel=1e-12)
@@ -242,7 +315,14 @@ def test_an_iterator_instead_of_a_re_iterable_is_an_error():
 def test_bad_arguments_are_named(kwargs, name):
     model = tiny_mlp()
     with pytest.raises(ValueError, match=name):
-        fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1), [regression_data()], progress=False, **kwargs)
+        fit(
+            model,
+            F.mse_loss,
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            [regression_data()],
+            progress=False,
+            **kwargs,
+        )
 
 
 @pytest.fixture
@@ -262,9 +342,15 @@ def test_article_cnn_learns_a_slice_of_mnist(one_thread):
     images, labels = mnist("test", size=768, download=False)  # the test split is the quicker one to read
     torch.manual_seed(0)
     model = ArticleCNN()
-    history = fit(model, F.cross_entropy, torch.optim.Adam(model.parameters(), lr=2e-3),
-                  Batches(images[:512], labels[:512], batch_size=32), epochs=3,
-                  val_data=(images[512:], labels[512:]), progress=False)
+    history = fit(
+        model,
+        F.cross_entropy,
+        torch.optim.Adam(model.parameters(), lr=2e-3),
+        Batches(images[:512], labels[:512], batch_size=32),
+        epochs=3,
+        val_data=(images[512:], labels[512:]),
+        progress=False,
+    )
     assert history.loss[0] == pytest.approx(math.log(10), abs=0.1)  # untrained: about uniform over 10 digits
     assert history.val[-1]["accuracy"] > 0.6 and history.val[-1]["loss"] < history.val[0]["loss"]
 
@@ -274,8 +360,16 @@ def test_everything_fit_creates_lives_on_the_model_device(device):
     X, y = (t.float().to(device) for t in regression_data())
     model = MLP(3, hidden=(5,), out_features=1).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    history = fit(model, F.mse_loss, optimizer, Batches(X, y, batch_size=10), epochs=2, val_data=(X, y),
-                  clip_norm=1.0, progress=False)
+    history = fit(
+        model,
+        F.mse_loss,
+        optimizer,
+        Batches(X, y, batch_size=10),
+        epochs=2,
+        val_data=(X, y),
+        clip_norm=1.0,
+        progress=False,
+    )
     assert len(history.loss) == 6 and all(math.isfinite(v) for v in history.loss + history.grad_norm)
     assert all(state["exp_avg"].device.type == device.type for state in optimizer.state.values())
 
@@ -284,8 +378,16 @@ def test_everything_fit_creates_lives_on_the_model_device(device):
 def test_cpu_batches_feed_a_cuda_model_in_float16():
     X, y = (t.float() for t in regression_data(n=64))
     model = MLP(3, hidden=(16,), out_features=1).cuda()
-    history = fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=16),
-                  epochs=5, mixed_precision=torch.float16, clip_norm=10.0, progress=False)
+    history = fit(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        Batches(X, y, batch_size=16),
+        epochs=5,
+        mixed_precision=torch.float16,
+        clip_norm=10.0,
+        progress=False,
+    )
     assert history.diverged is None and history.loss[-1] < history.loss[0]
 
 
@@ -295,6 +397,13 @@ def test_a_model_left_in_eval_mode_is_trained_in_train_mode():
     modes = []
     model.register_forward_pre_hook(lambda module, args: modes.append(module.training))
     model.eval()
-    fit(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=10), epochs=1,
-        val_data=(X, y), progress=False)
+    fit(
+        model,
+        F.mse_loss,
+        torch.optim.SGD(model.parameters(), lr=0.01),
+        Batches(X, y, batch_size=10),
+        epochs=1,
+        val_data=(X, y),
+        progress=False,
+    )
     assert modes == [True, True, True, False] and model.training  # three steps, then validation

@@ -62,9 +62,16 @@ class Adam(Optimizer):
         check_lr(lr)
         check_betas(betas)
         check_nonnegative(eps=eps, weight_decay=weight_decay)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay, fused=bool(fused))
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+            fused=bool(fused),
+        )
         super().__init__(params, defaults)
 
     @torch.no_grad()
@@ -134,5 +141,6 @@ class AdamW(Adam):
         maximize: bool = False,
         fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad,
-                         maximize=maximize, fused=fused, decoupled_weight_decay=True)
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, fused=fused, decoupled_weight_decay=True
+        )

@@ -45,8 +45,14 @@ import torch
 PAD = 64  # flat buffers are a multiple of this many elements: never a length of 0 or 1 to specialise on
 
 
-def adam_update(theta: torch.Tensor, g: torch.Tensor, m: torch.Tensor, v: torch.Tensor,
-                v_max: torch.Tensor | None, hyper: torch.Tensor) -> None:
+def adam_update(
+    theta: torch.Tensor,
+    g: torch.Tensor,
+    m: torch.Tensor,
+    v: torch.Tensor,
+    v_max: torch.Tensor | None,
+    hyper: torch.Tensor,
+) -> None:
     r"""One Adam step on flat tensors, in place: the readable ``Adam.update``, fused.
 
     ``hyper`` holds, in this order: the step size :math:`\eta / (1 - \beta_1^t)`,
@@ -196,8 +202,13 @@ def check(params: list[torch.Tensor]) -> None:
             raise RuntimeError("fused=True does not support sparse gradients")
 
 
-def flats(optimizer: torch.optim.Optimizer, index: int, params: list[torch.Tensor],
-          names: tuple[str, ...], key: Callable[[dict], int]) -> list[Flat]:
+def flats(
+    optimizer: torch.optim.Optimizer,
+    index: int,
+    params: list[torch.Tensor],
+    names: tuple[str, ...],
+    key: Callable[[dict], int],
+) -> list[Flat]:
     """The flat buckets of group ``index`` for the parameters that have a gradient now.
 
     Built on the first step, kept while the same parameters have gradients and are still
@@ -234,8 +245,9 @@ def _loss(closure: Callable[[], torch.Tensor] | None) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def adam_step(optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tensor] | None = None
-              ) -> torch.Tensor | None:
+def adam_step(
+    optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tensor] | None = None
+) -> torch.Tensor | None:
     """``Adam.step`` with ``fused=True``: one compiled kernel per bucket (see the module doc).
 
     >>> from lrcourse.optim import AdamW
@@ -255,10 +267,19 @@ def adam_step(optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tens
         names = ("m", "v", "v_max") if group["amsgrad"] else ("m", "v")
         for flat in flats(optimizer, index, params, names, key=lambda state: state.get("t", 0)):
             flat.t += 1
-            hyper = flat.hyper([lr / (1 - beta1**flat.t), 1 - beta1, beta2, 1 - beta2, eps,
-                                -1.0 if group["maximize"] else 1.0,
-                                1 - lr * wd if decoupled else 1.0, 0.0 if decoupled else wd,
-                                (1 - beta2**flat.t) ** -0.5])
+            hyper = flat.hyper(
+                [
+                    lr / (1 - beta1**flat.t),
+                    1 - beta1,
+                    beta2,
+                    1 - beta2,
+                    eps,
+                    -1.0 if group["maximize"] else 1.0,
+                    1 - lr * wd if decoupled else 1.0,
+                    0.0 if decoupled else wd,
+                    (1 - beta2**flat.t) ** -0.5,
+                ]
+            )
             kernel(flat.theta, flat.grad, flat.state["m"], flat.state["v"], flat.state.get("v_max"), hyper)
             for state in flat.states:
                 state["t"] = flat.t
@@ -266,8 +287,9 @@ def adam_step(optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tens
 
 
 @torch.no_grad()
-def sgd_step(optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tensor] | None = None
-             ) -> torch.Tensor | None:
+def sgd_step(
+    optimizer: torch.optim.Optimizer, closure: Callable[[], torch.Tensor] | None = None
+) -> torch.Tensor | None:
     """``SGD.step`` with ``fused=True``: one compiled kernel per bucket (see the module doc).
 
     >>> from lrcourse.optim import SGD

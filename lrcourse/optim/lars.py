@@ -49,8 +49,9 @@ class LARS(Optimizer):
     ) -> None:
         check_lr(lr)
         check_nonnegative(momentum=momentum, weight_decay=weight_decay, trust_coefficient=trust_coefficient)
-        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                        trust_coefficient=trust_coefficient, maximize=maximize)
+        defaults = dict(
+            lr=lr, momentum=momentum, weight_decay=weight_decay, trust_coefficient=trust_coefficient, maximize=maximize
+        )
         super().__init__(params, defaults)
 
     def update(self, theta, g, state, group):

@@ -147,7 +147,9 @@ class _Trainer:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.rates, self.precision = rates, precision
         self.parameters = trainable_parameters(optimizer)
-        self.clip_norm = self.clip_value = self.divergence_factor = None
+        self.clip_norm: float | None = None
+        self.clip_value: float | None = None
+        self.divergence_factor: float | None = None
         self.epoch_rng: dict | None = None  # the generators as they were when the current epoch began
 
     def set_limits(self, *, clip_norm: float | None, clip_value: float | None, divergence_factor: float | None) -> None:
@@ -207,7 +209,7 @@ def _epoch_batches(train_batches, epoch: int, position: _Position, saved: dict |
     Also returns the generators' state at the start of the epoch, for checkpoints.
     """
     resuming_mid_epoch = saved is not None and position.batches_done > 0
-    if resuming_mid_epoch:
+    if saved is not None and resuming_mid_epoch:
         ckpt.set_rng_state(saved["epoch_rng"])  # the data order (a DataLoader's shuffle) comes from here
     epoch_rng = ckpt.rng_state()
     if hasattr(train_batches, "set_epoch"):
