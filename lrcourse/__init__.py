@@ -5,14 +5,23 @@ configuration, so each helper reads the environment when it is called. The
 modules are imported by name (``from lrcourse import schedules``):
 
 - ``lrcourse.optim``: SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, NAdam, RAdam,
-  verified against ``torch.optim``;
+  verified against ``torch.optim`` (Adam, AdamW and SGD with a compiled ``fused=True``
+  path), plus the layer-wise LARS and LAMB;
 - ``lrcourse.schedules``: closed-form learning-rate schedules and ``attach``;
-- ``lrcourse.train``: ``fit`` with accumulation, clipping, history and resume;
-- ``lrcourse.lr_finder``: the range test;
+- ``lrcourse.scaling``: the linear and square-root rules for larger batches;
+- ``lrcourse.train``: ``fit`` with accumulation, clipping, history, resume,
+  TensorBoard and data-parallel training under ``torchrun``;
+- ``lrcourse.lr_finder``: the range test; ``lrcourse.recipes``: the MNIST recipes;
+- ``lrcourse.interop``: optimizer checkpoints to and from ``torch.optim``;
 - ``lrcourse.data``, ``lrcourse.batching``, ``lrcourse.synthetic``, ``lrcourse.models``:
-  data sets, batches and the course's models;
+  data sets, batches and the course's models; ``lrcourse.recommender``,
+  ``lrcourse.text``, ``lrcourse.series``: the applications' data and models;
 - ``lrcourse.problems``, ``lrcourse.plotting``, ``lrcourse.curvature``,
-  ``lrcourse.gradient_noise``, ``lrcourse.sweeps``: what the chapters compute and draw.
+  ``lrcourse.gradient_noise``, ``lrcourse.sweeps``: what the chapters compute and draw;
+- ``lrcourse.scaling``: the rate for a new batch size;
+- ``lrcourse.recipes``, ``lrcourse.recommender``, ``lrcourse.text``, ``lrcourse.series``: the
+  practice chapters' tasks;
+- ``lrcourse.interop``: optimizer checkpoints to and from ``torch.optim``.
 
 >>> import lrcourse
 >>> lrcourse.device().type in {"cuda", "mps", "cpu"}

@@ -17,7 +17,7 @@ NAMES = ours.__all__
 
 
 pytestmark = pytest.mark.usefixtures("float64_default")  # see conftest.py
-# torch options that choose an implementation, not the update rule: ours has one implementation
+# torch options that choose an implementation, not the update rule (ours: the readable loop, or fused=True)
 IMPLEMENTATION_ONLY = {"foreach", "fused", "capturable", "differentiable"}
 
 

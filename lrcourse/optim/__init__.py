@@ -3,9 +3,10 @@
 Every class takes the keyword names and defaults of its ``torch.optim`` namesake and
 is tested against it, so one can be swapped for the other (:class:`LARS` and
 :class:`LAMB`, which ``torch.optim`` lacks, are tested against their papers' rules
-computed independently); options that only choose
-an implementation (``foreach``, ``fused``, ``capturable``, ``differentiable``) are
-not offered. Each class's ``update`` method is its rule for one parameter, one
+computed independently). ``fused=True`` on :class:`Adam`, :class:`AdamW` and :class:`SGD`
+selects the compiled fast path of :mod:`lrcourse.optim.compiled` (same numbers to float32
+rounding); the other options that only choose an implementation (``foreach``,
+``capturable``, ``differentiable``) are not offered. Each class's ``update`` method is its rule for one parameter, one
 statement per equation; the loop around it is :class:`lrcourse.optim.base.Optimizer`.
 The state of a parameter is named in the book's symbols (``m``, ``v``, ``t``, ...), so
 a ``state_dict`` saved by one of these loads into the same class here, not into
