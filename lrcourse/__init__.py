@@ -17,11 +17,7 @@ modules are imported by name (``from lrcourse import schedules``):
   data sets, batches and the course's models; ``lrcourse.recommender``,
   ``lrcourse.text``, ``lrcourse.series``: the applications' data and models;
 - ``lrcourse.problems``, ``lrcourse.plotting``, ``lrcourse.curvature``,
-  ``lrcourse.gradient_noise``, ``lrcourse.sweeps``: what the chapters compute and draw;
-- ``lrcourse.scaling``: the rate for a new batch size;
-- ``lrcourse.recipes``, ``lrcourse.recommender``, ``lrcourse.text``, ``lrcourse.series``: the
-  practice chapters' tasks;
-- ``lrcourse.interop``: optimizer checkpoints to and from ``torch.optim``.
+  ``lrcourse.gradient_noise``, ``lrcourse.sweeps``: what the chapters compute and draw.
 
 >>> import lrcourse
 >>> lrcourse.device().type in {"cuda", "mps", "cpu"}
