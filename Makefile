@@ -25,7 +25,7 @@ book: $(STAMP)
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
 # Quick mode. pytest runs unit tests, doctests and every chapter (nbval), one process per core;
-# book/conftest.py keeps each executed chapter in the quick book's execution cache, so the build
+# conftest.py keeps each executed chapter in the quick book's execution cache, so the build
 # renders what the tests ran without executing it again. Then Chromium checks the pages.
 test: $(STAMP) browser lint
 	LRCOURSE_QUICK=1 LRCOURSE_EXECUTED_CACHE=$(QUICK)/_build/.jupyter_cache $(PY) -m pytest -n auto --dist loadscope
@@ -36,8 +36,8 @@ install: $(STAMP)
 
 # Static checks: ruff (lint and format) over the code, mypy over the package's type hints.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check lrcourse tests benchmarks
-	$(VENV)/bin/ruff format --check lrcourse tests benchmarks
+	$(VENV)/bin/ruff check conftest.py lrcourse tests benchmarks
+	$(VENV)/bin/ruff format --check conftest.py lrcourse tests benchmarks
 	$(VENV)/bin/mypy
 
 # Re-installs only when the dependencies change.

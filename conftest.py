@@ -1,4 +1,4 @@
-"""Keep what nbval executed, so the book build can render it without running the notebook again.
+"""pytest hooks for the chapters: keep what nbval executed, so the book build renders it without running it again.
 
 ``make test`` runs every chapter once, under nbval. When the environment variable
 ``LRCOURSE_EXECUTED_CACHE`` names a jupyter-cache folder (the one the book build reads,
