@@ -4,7 +4,8 @@ A ``DataLoader`` with worker processes earns its keep when each example must be
 decoded from disk; for data sets that fit in memory (MNIST is 188 MB as float32)
 slicing one tensor is faster and keeps the order reproducible: the order of
 epoch ``e`` depends only on ``(seed, e)``, so a run resumed at epoch ``e`` sees
-the same batches as one that never stopped.
+the same batches as one that never stopped. The two are mixed by
+:func:`lrcourse.seeding.derive`, so two seeds share no epoch's order.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from collections.abc import Iterator
 
 import torch
 
+from lrcourse import seeding
+
 
 class Batches:
     """Iterate ``(X[i], y[i])`` mini-batches of ``batch_size`` rows, in a new order each epoch.
 
-    Each ``iter()`` is one epoch. The permutation of epoch ``e`` is drawn from a
-    ``torch.Generator`` seeded with ``seed + e`` (the convention of PyTorch's
-    ``DistributedSampler``); :meth:`set_epoch` chooses the epoch, and iterating
+    Each ``iter()`` is one epoch. The permutation of epoch ``e`` is drawn from its
+    own generator, ``seeding.generator(seed, "batches", e)``: not ``seed + e`` (the
+    convention of PyTorch's ``DistributedSampler``), under which seed 1 would replay
+    seed 0's orders one epoch later. :meth:`set_epoch` chooses the epoch, and iterating
     moves on to the next one by itself. Batches live on the tensors' device.
 
     >>> X, y = torch.arange(10.0).unsqueeze(1), torch.arange(10)
@@ -86,8 +90,7 @@ class Batches:
         """
         if not self.shuffle:
             return torch.arange(self.num_examples)
-        generator = torch.Generator().manual_seed(self.seed + epoch)
-        return torch.randperm(self.num_examples, generator=generator)
+        return torch.randperm(self.num_examples, generator=seeding.generator(self.seed, "batches", epoch))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         order = self.order(self.epoch).to(self.tensors[0].device)

@@ -1,8 +1,13 @@
-"""Settings read from the environment: quick mode and the data root.
+"""Settings read from the environment: quick mode, the seeds and the data root.
 
 ``LRCOURSE_QUICK=1`` shrinks data and epochs so that every chapter runs in well
 under a minute on two CPU cores (CI and the test suite set it). Unset, chapters
 do the full run that the published book shows.
+
+``LRCOURSE_SEED`` (an integer, default 0) shifts every seed a chapter uses:
+chapters take their seeds from :func:`seed` and :func:`seeds`, never as literals,
+so a claim can be re-checked on other seeds by running the chapter again with
+another value. The published book uses the default.
 
 ``LRCOURSE_DATA`` names the folder that holds ``MNIST/raw/``. Without it the
 loaders use a per-user cache folder and may download into it.
@@ -56,6 +61,55 @@ def pick(quick: T, full: T) -> T:
     10
     """
     return quick if is_quick() else full
+
+
+def base_seed() -> int:
+    """The value of ``LRCOURSE_SEED``: a non-negative integer, 0 when unset.
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_SEED": "7"}):
+    ...     base_seed()
+    7
+    """
+    raw = os.environ.get("LRCOURSE_SEED", "").strip()
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"LRCOURSE_SEED must be a non-negative integer, not {raw!r}")
+    return value
+
+
+def seed(offset: int = 0) -> int:
+    """The chapter's seed number ``offset``: ``LRCOURSE_SEED + offset``.
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_SEED": "100"}):
+    ...     seed(), seed(3)
+    (100, 103)
+    """
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise ValueError(f"offset must be a non-negative int, not {offset!r}")
+    return base_seed() + offset
+
+
+def seeds(n: int) -> list[int]:
+    """``n`` seeds for a claim over seeds: ``LRCOURSE_SEED``, ``LRCOURSE_SEED + 1``, ...
+
+    Consecutive seeds give unrelated runs: every random stream of the package is
+    derived from its seed by a mixer (:mod:`lrcourse.seeding`), not by adding.
+
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"LRCOURSE_SEED": ""}):
+    ...     seeds(5)
+    [0, 1, 2, 3, 4]
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n must be a positive int, not {n!r}")
+    return [seed(i) for i in range(n)]
 
 
 def default_cache() -> Path:

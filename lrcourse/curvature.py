@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+
+from lrcourse import seeding
 from torch import nn
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -48,7 +50,7 @@ def top_eigenvalue(
     >>> round(top_eigenvalue(lambda v: M @ v, dim=2), 3)
     3.0
     """
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeding.generator(seed, "power iteration")
     v = torch.randn(dim, generator=generator, dtype=dtype).to(device)
     v /= v.norm()
     estimate = 0.0

@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+
+from lrcourse import seeding
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
@@ -106,7 +108,7 @@ def minibatch_error(
     """
     if full_gradient is None:
         full_gradient = flat_gradient(model, loss_fn, X, y)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeding.generator(seed, "noise batches")
     total = 0.0
     for _ in range(draws):
         rows = torch.randperm(len(X), generator=generator)[:batch_size].to(X.device)

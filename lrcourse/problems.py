@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrcourse import seeding
+
 
 @dataclass(frozen=True)
 class Quadratic:
@@ -171,7 +173,7 @@ def logistic_regression(n: int = 400, dim: int = 2, l2: float = 1e-2, seed: int 
     >>> problem.X.shape, sorted(set(problem.y.tolist()))
     ((100, 2), [-1.0, 1.0])
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seeding.derive(seed, "logistic regression"))
     y = rng.choice([-1.0, 1.0], size=n)
     centers = np.outer(y, np.linspace(1.0, 0.5, dim))
     X = centers + rng.normal(scale=1.5, size=(n, dim)) * np.linspace(1.0, 3.0, dim)

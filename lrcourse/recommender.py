@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lrcourse import seeding
 from lrcourse.batching import Batches
 from lrcourse.seeding import seed_everything
 from lrcourse.train import fit
@@ -43,7 +44,7 @@ class Ratings:
         >>> len(a), len(b)
         (80, 20)
         """
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        order = torch.randperm(len(self), generator=seeding.generator(seed, "ratings split"))
         cut = int(round(fraction * len(self)))
         parts = order[:cut], order[cut:]
         return tuple(Ratings(self.pairs[i], self.rating[i], self.clean[i], self.n_users, self.n_items) for i in parts)  # type: ignore[return-value]
@@ -80,7 +81,7 @@ def ratings(
     >>> bool(counts[0] > counts[-1])   # item 0 is the most popular
     True
     """
-    g = torch.Generator().manual_seed(seed)
+    g = seeding.generator(seed, "ratings")
     users = torch.multinomial(zipf_weights(n_users, skew), n, replacement=True, generator=g)
     items = torch.multinomial(zipf_weights(n_items, skew), n, replacement=True, generator=g)
     p = torch.randn(n_users, rank, generator=g) / rank**0.5

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from lrcourse import seeding
 from torch import nn
 
 
@@ -31,7 +33,7 @@ def generate(
     """
     if len(periods) != len(amplitudes):
         raise ValueError("give one amplitude per period")
-    g = torch.Generator().manual_seed(seed)
+    g = seeding.generator(seed, "series")
     t = torch.arange(n_steps, dtype=torch.float64)
     x = torch.zeros(n_steps, dtype=torch.float64)
     for period, amplitude in zip(periods, amplitudes):

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
+from lrcourse import seeding
+
 
 def regression(
     n: int = 256,
@@ -109,7 +111,7 @@ def sequences(
 
 
 def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+    return seeding.generator(seed, "synthetic")
 
 
 def _check_positive(name: str, value: int) -> None:

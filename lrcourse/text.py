@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from lrcourse import seeding
 from torch import nn
 
 
@@ -64,7 +66,7 @@ def windows(ids: torch.Tensor, length: int, n: int, *, seed: int = 0) -> tuple[t
     """
     if not 0 < length < len(ids):
         raise ValueError(f"length must be in [1, {len(ids) - 1}], not {length!r}")
-    g = torch.Generator().manual_seed(seed)
+    g = seeding.generator(seed, "text windows")
     start = torch.randint(0, len(ids) - length, (n, 1), generator=g)
     positions = start + torch.arange(length)
     return ids[positions], ids[positions + 1]
