@@ -36,6 +36,7 @@ import numpy as np
 from scipy import stats
 
 Better = Literal["higher", "lower"]
+Values = Sequence[float] | np.ndarray  # one number per seed
 MIN_SEEDS_FOR_EQUIVALENCE = 5
 
 
@@ -72,7 +73,7 @@ class Claim:
         return ("holds: " if self.holds else "fails: ") + self.statement
 
 
-def interval(values: Sequence[float], confidence: float = 0.95) -> Estimate:
+def interval(values: Values, confidence: float = 0.95) -> Estimate:
     """The mean of ``values`` and its two-sided ``confidence`` t-interval (at least two values)."""
     x = _sample(values, "values")
     half = _t(confidence, len(x), sided=2) * _standard_error(x)
@@ -80,7 +81,7 @@ def interval(values: Sequence[float], confidence: float = 0.95) -> Estimate:
     return Estimate(mean, mean - half, mean + half, len(x), confidence)
 
 
-def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Estimate:
+def paired(a: Values, b: Values, confidence: float = 0.95) -> Estimate:
     """The mean of the per-seed differences ``a[i] - b[i]`` with its t-interval.
 
     >>> d = paired([1.0, 2.0, 3.0], [0.5, 1.4, 2.6])
@@ -90,7 +91,7 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> 
     return interval(_differences(a, b), confidence)
 
 
-def beats_on_every_seed(a: Sequence[float], b: Sequence[float], *, better: Better) -> Claim:
+def beats_on_every_seed(a: Values, b: Values, *, better: Better) -> Claim:
     """``a`` is better than ``b`` on every seed (strictly), seeds paired by position.
 
     >>> bool(beats_on_every_seed([1, 2, 3], [0, 1, 3], better="higher"))
@@ -101,9 +102,7 @@ def beats_on_every_seed(a: Sequence[float], b: Sequence[float], *, better: Bette
     return Claim(wins == len(gain), f"better on {wins} of {len(gain)} seeds (smallest gain {gain.min():.3g})")
 
 
-def beats_by(
-    a: Sequence[float], b: Sequence[float], margin: float = 0.0, *, better: Better, confidence: float = 0.95
-) -> Claim:
+def beats_by(a: Values, b: Values, margin: float = 0.0, *, better: Better, confidence: float = 0.95) -> Claim:
     """``a`` beats ``b`` by at least ``margin``: the one-sided lower confidence bound of the mean gain.
 
     ``margin=0`` claims only that ``a`` is better. The gain is ``a - b`` when higher is
@@ -116,13 +115,11 @@ def beats_by(
     gain = _gain(a, b, better)
     mean = float(gain.mean())
     bound = mean - _t(confidence, len(gain), sided=1) * _standard_error(gain)
-    statement = (
-        f"better by {mean:.3g} (one-sided {confidence:.0%} bound {bound:.3g}) over {len(gain)} seeds, at least {margin:g}"
-    )
-    return Claim(bound >= margin, statement)
+    statement = f"better by {mean:.3g} (one-sided {confidence:.0%} bound {bound:.3g}) over {len(gain)} seeds"
+    return Claim(bound >= margin, statement + f", at least {margin:g}")
 
 
-def equivalent(a: Sequence[float], b: Sequence[float], margin: float, *, confidence: float = 0.95) -> Claim:
+def equivalent(a: Values, b: Values, margin: float, *, confidence: float = 0.95) -> Claim:
     """``a`` and ``b`` differ by less than ``margin`` (two one-sided tests at ``confidence`` each).
 
     Needs at least five paired seeds; with fewer, any margin wide enough to pass says nothing.
@@ -142,29 +139,27 @@ def equivalent(a: Sequence[float], b: Sequence[float], margin: float, *, confide
     return Claim(-margin < low and high < margin, statement + f" over {len(d)} seeds")
 
 
-def at_least(values: Sequence[float], threshold: float, confidence: float = 0.95) -> Claim:
+def at_least(values: Values, threshold: float, confidence: float = 0.95) -> Claim:
     """The mean of ``values`` is at least ``threshold``: its one-sided lower confidence bound.
 
     >>> bool(at_least([0.991, 0.992, 0.990, 0.993, 0.991], 0.99))
     True
     """
-    x = _sample(values, "values")
-    bound = float(x.mean()) - _t(confidence, len(x), sided=1) * _standard_error(x)
-    return Claim(bound >= threshold, f"mean {x.mean():.4g}, one-sided {confidence:.0%} bound {bound:.4g} >= {threshold:g}")
+    mean, bound = _mean_and_bound(values, confidence, side=-1)
+    return Claim(bound >= threshold, f"mean {mean:.4g}, one-sided {confidence:.0%} bound {bound:.4g} >= {threshold:g}")
 
 
-def at_most(values: Sequence[float], threshold: float, confidence: float = 0.95) -> Claim:
+def at_most(values: Values, threshold: float, confidence: float = 0.95) -> Claim:
     """The mean of ``values`` is at most ``threshold``: its one-sided upper confidence bound.
 
     >>> bool(at_most([1.0, 1.1, 0.9], 1.05))
     False
     """
-    x = _sample(values, "values")
-    bound = float(x.mean()) + _t(confidence, len(x), sided=1) * _standard_error(x)
-    return Claim(bound <= threshold, f"mean {x.mean():.4g}, one-sided {confidence:.0%} bound {bound:.4g} <= {threshold:g}")
+    mean, bound = _mean_and_bound(values, confidence, side=+1)
+    return Claim(bound <= threshold, f"mean {mean:.4g}, one-sided {confidence:.0%} bound {bound:.4g} <= {threshold:g}")
 
 
-def _sample(values: Sequence[float], name: str) -> np.ndarray:
+def _sample(values: Values, name: str) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if x.ndim != 1 or len(x) < 2:
         raise ValueError(f"{name} must be a 1-D sequence of at least 2 numbers, one per seed, not shape {x.shape}")
@@ -173,14 +168,14 @@ def _sample(values: Sequence[float], name: str) -> np.ndarray:
     return x
 
 
-def _differences(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+def _differences(a: Values, b: Values) -> np.ndarray:
     x, y = _sample(a, "a"), _sample(b, "b")
     if len(x) != len(y):
         raise ValueError(f"a and b must be paired by seed, but have {len(x)} and {len(y)} values")
     return x - y
 
 
-def _gain(a: Sequence[float], b: Sequence[float], better: Better) -> np.ndarray:
+def _gain(a: Values, b: Values, better: Better) -> np.ndarray:
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', not {better!r}")
     d = _differences(a, b)
@@ -196,6 +191,13 @@ def _t(confidence: float, n: int, sided: int) -> float:
         raise ValueError(f"confidence must lie in (0, 1), not {confidence!r}")
     tail = (1 - confidence) / sided
     return float(stats.t.ppf(1 - tail, df=n - 1))
+
+
+def _mean_and_bound(values: Values, confidence: float, side: int) -> tuple[float, float]:
+    """The mean and its one-sided bound: below it for ``side=-1``, above it for ``side=+1``."""
+    x = _sample(values, "values")
+    mean = float(x.mean())
+    return mean, mean + side * _t(confidence, len(x), sided=1) * _standard_error(x)
 
 
 def _check_margin(margin: float, allow_zero: bool) -> None:

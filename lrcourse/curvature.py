@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from lrcourse import seeding
-from torch import nn
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -30,10 +30,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-
-from lrcourse import seeding
 from torch import nn
 from torch.func import functional_call, grad, vmap
+
+from lrcourse import seeding
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
 from lrcourse import seeding
-from torch import nn
 
 
 def generate(

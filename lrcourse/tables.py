@@ -42,8 +42,9 @@ class Table:
         widths = [max(len(line[j]) for line in lines) for j in range(len(self.header))]
         # the first column (names) aligns left, the numbers right
         return "\n".join(
-            "  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(line, widths)))
-            .rstrip()
+            "  ".join(
+                cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(line, widths))
+            ).rstrip()
             for line in lines
         )
 

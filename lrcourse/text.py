@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
 from lrcourse import seeding
-from torch import nn
 
 
 def corpus(max_chars: int | None = None) -> str:

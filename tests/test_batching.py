@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from lrcourse import seeding
 from lrcourse.batching import Batches
 
 
@@ -26,8 +27,26 @@ def test_order_depends_only_on_seed_and_epoch():
     jumped = Batches(y, batch_size=7, seed=3)
     jumped.set_epoch(4)
     assert served_rows(walked) == served_rows(jumped)
-    expected = torch.randperm(50, generator=torch.Generator().manual_seed(3 + 5)).tolist()
-    assert served_rows(walked) == expected  # epoch 5: seed + epoch, as DistributedSampler does
+    expected = torch.randperm(50, generator=seeding.generator(3, "batches", 5)).tolist()
+    assert served_rows(walked) == expected  # epoch 5 of seed 3, mixed by SeedSequence
+
+
+def test_two_seeds_share_no_epoch_order():
+    # under seed + epoch, seed 1 replayed seed 0's orders one epoch later
+    y = torch.arange(100)
+    orders = {
+        seed: [tuple(served_rows(batches)) for _ in range(6)]
+        for seed, batches in ((s, Batches(y, batch_size=10, seed=s)) for s in range(3))
+    }
+    every_order = [order for epochs in orders.values() for order in epochs]
+    assert len(set(every_order)) == len(every_order) == 18
+
+
+def test_same_seed_reproduces_bit_for_bit():
+    X = torch.randn(40, 3)
+    first = [xb for (xb,) in Batches(X, batch_size=8, seed=5)]
+    again = [xb for (xb,) in Batches(X, batch_size=8, seed=5)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
 
 
 def test_sizes_and_drop_last():
