@@ -1,109 +1,135 @@
-"""Time to 99.0% MNIST test accuracy: the fast recipe against the source article's recipe.
+"""MNIST on a fixed budget: the fast recipe's final test accuracy over seeds, and its time against the article's.
 
-Both recipes train ``lrcourse.models.ArticleCNN`` on all 60,000 training images in one process,
-taking turns seed by seed (article then fast for even seeds, fast then article for odd ones, so
-a change in the machine's load does not favour one recipe):
+Every recipe trains ``lrcourse.models.ArticleCNN`` on all 60,000 training images for the whole
+budget it states in advance (its epochs), with no early stop, and is judged by its **final** test
+accuracy on all 10,000 test images, over several seeds (default ``config.seeds(5)``):
 
 - article: ``lrcourse.recipes.ARTICLE``, Adam at 1e-3, batches of 64, constant rate, 10 epochs;
-  the test accuracy is measured after each epoch (it does not stop early);
-- fast: ``lrcourse.recipes.FAST``, one cycle of SGD with Nesterov momentum, batches of 128,
-  4 epochs; the test accuracy is measured every ``--eval-every`` updates and the run stops at
-  the first measurement that reaches ``--target``.
+- fast: ``lrcourse.recipes.FAST``, one cycle of SGD with Nesterov momentum, with any of its
+  settings overridden from the command line (``--peak 0.1 0.15`` runs one candidate per value:
+  the recipe search of ``benchmarks/README.md``).
 
-Times are training only: the evaluations are timed apart and excluded for both recipes. The
-script prints, per seed, the article's time for its 10 epochs and the fast recipe's time to the
-target, in wall time and in CPU time of the process, and the ratio fast / article.
+The test accuracy is also measured every ``--eval-every`` updates on the way, to count
+**collapses** (``lrcourse.recipes.collapsed``: the accuracy falls 5 points or more below an
+earlier measurement, or training diverges), which a final accuracy alone can hide. Times are
+training only (evaluations are timed apart), in wall time and CPU time of the process; within a
+seed the recipes take turns in an order that alternates with the seed, so a change in the
+machine's load does not favour one. The summary gives, per recipe, the mean final accuracy with
+its 95% interval, the worst seed, how many seeds reached ``--target``, the collapses, and the
+ratio of its mean training time to the article's.
 
-    LRCOURSE_DATA=../shared/data python benchmarks/mnist_time_to_accuracy.py --seeds 0 1
-    # --threads 1, --target 0.99, --eval-every 117, --train-size 6000 (a smoke run)
+    LRCOURSE_DATA=../shared/data python benchmarks/mnist_time_to_accuracy.py
+    # --seeds 0 1 2 3 4, --threads 1, --target 0.99, --eval-every 235 (half an epoch at batch 128),
+    # --peak/--warmup/--epochs/--batch/--momentum (fast recipe candidates), --no-article,
+    # --train-size 6000 (a smoke run)
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
+import subprocess
 
 import numpy as np
 import torch
 
-from lrcourse import recipes
+from lrcourse import config, recipes
+from lrcourse.claims import interval
 from lrcourse.data import mnist
+from lrcourse.tables import Table
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: config.seeds(5)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--target", type=float, default=0.99, help="test accuracy to reach (default 0.99)")
-    parser.add_argument(
-        "--eval-every",
-        type=int,
-        default=117,
-        help="fast recipe: updates between evaluations (default 117, a quarter epoch)",
-    )
+    parser.add_argument("--target", type=float, default=0.99, help="final test accuracy to count (default 0.99)")
+    parser.add_argument("--eval-every", type=int, default=None, help="updates between evaluations (half an epoch)")
     parser.add_argument("--train-size", type=int, default=None, help="first N training images (default all)")
-    parser.add_argument("--article-epochs", type=int, default=recipes.ARTICLE.epochs)
+    parser.add_argument("--no-article", action="store_true", help="skip the article's recipe (a recipe search)")
+    fast = recipes.FAST
+    parser.add_argument("--peak", type=float, nargs="+", default=[fast.lr], help=f"peak rate (default {fast.lr})")
+    parser.add_argument("--warmup", type=float, nargs="+", default=[fast.warmup], help="fraction of the run warming up")
+    parser.add_argument("--epochs", type=int, nargs="+", default=[fast.epochs])
+    parser.add_argument("--batch", type=int, nargs="+", default=[fast.batch_size])
+    parser.add_argument("--momentum", type=float, nargs="+", default=[fast.momentum])
     return parser.parse_args()
 
 
-def run(name: str, train, test, args, seed: int) -> recipes.TimeToAccuracy:
-    print(f"\n== {name}, seed {seed}", flush=True)
-    if name == "article":
-        recipe = recipes.ARTICLE.with_(epochs=args.article_epochs)
-        return recipes.time_to_accuracy(recipe, train, test, target=args.target, stop=False, seed=seed, progress=True)
-    return recipes.time_to_accuracy(
-        recipes.FAST, train, test, target=args.target, eval_every=args.eval_every, seed=seed, progress=True
-    )
+def candidates(args: argparse.Namespace) -> dict[str, recipes.Recipe]:
+    """The article's recipe (unless ``--no-article``) and one fast recipe per combination of settings."""
+    out = {} if args.no_article else {"article": recipes.ARTICLE}
+    for lr, warmup, epochs, batch, momentum in itertools.product(
+        args.peak, args.warmup, args.epochs, args.batch, args.momentum
+    ):
+        recipe = recipes.FAST.with_(lr=lr, warmup=warmup, epochs=epochs, batch_size=batch, momentum=momentum)
+        out[f"fast peak {lr:g} warmup {warmup:g} {epochs} ep batch {batch} mom {momentum:g}"] = recipe
+    return out
 
 
-def reached_at(r: recipes.TimeToAccuracy) -> str:
-    hit = [done for _, done, acc in r.checks if acc >= r.target]
-    return f"{hit[0]:.2f}" if hit else "-"
+def cpu_name() -> str:
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def main() -> None:
     args = parse_args()
+    seeds = args.seeds if args.seeds is not None else config.seeds(5)
     torch.set_num_threads(args.threads)
     # explicit sizes: the benchmark ignores LRCOURSE_QUICK
     train, test = mnist("train", size=args.train_size or 60_000), mnist("test", size=10_000)
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()},"
-        f" load average {os.getloadavg()[0]:.2f} at start; {len(train[0])} training images, {len(test[0])} test"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_name()}, "
+        f"load average {os.getloadavg()[0]:.2f} at start; {len(train[0])} training images, {len(test[0])} test"
     )
-    print(f"article: {recipes.ARTICLE.with_(epochs=args.article_epochs)}\nfast:    {recipes.FAST}")
-    results: dict[int, dict[str, recipes.TimeToAccuracy]] = {}
-    for i, seed in enumerate(args.seeds):
-        order = ("article", "fast") if i % 2 == 0 else ("fast", "article")
-        results[seed] = {name: run(name, train, test, args, seed) for name in order}
+    grid = candidates(args)
+    for name, recipe in grid.items():
+        print(f"{name}: {recipe}")
+    runs: dict[str, list[recipes.TimedRun]] = {name: [] for name in grid}
+    for i, seed in enumerate(seeds):
+        names = list(grid) if i % 2 == 0 else list(reversed(grid))
+        for name in names:
+            recipe = grid[name]
+            every = args.eval_every or len(recipes.batches(recipe, train)) // 2
+            print(f"\n== {name}, seed {seed}", flush=True)
+            runs[name].append(recipes.timed_train(recipe, train, test, eval_every=every, seed=seed, progress=True))
     print(f"\nload average at the end {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
-    print(
-        "\n| seed | recipe | epochs | final/target acc. | target reached at epoch | train wall (s) "
-        "| train CPU (s) | eval wall (s) |"
-    )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    for seed, pair in results.items():
-        for name in ("article", "fast"):
-            r = pair[name]
-            print(
-                f"| {seed} | {name} | {r.epochs:.2f} | {100 * r.checks[-1][2]:.2f}% | {reached_at(r)} "
-                f"| {r.seconds:.1f} | {r.cpu_seconds:.1f} | {r.eval_seconds:.1f} |"
-            )
-    wall = np.array([[p["fast"].seconds, p["article"].seconds] for p in results.values()])
-    cpu = np.array([[p["fast"].cpu_seconds, p["article"].cpu_seconds] for p in results.values()])
-    reached = all(p["fast"].reached for p in results.values())
-    print(
-        f"\nfast recipe reached {100 * args.target:.1f}% on {sum(p['fast'].reached for p in results.values())}"
-        f" of {len(results)} seeds"
-    )
-    for label, times in (("wall", wall), ("CPU", cpu)):
-        per_seed = ", ".join(f"{x:.3f}" for x in times[:, 0] / times[:, 1])
-        print(
-            f"ratio fast-to-target / article-{args.article_epochs}-epochs, {label} time: "
-            f"{times[:, 0].mean() / times[:, 1].mean():.3f} (means of seeds; per seed {per_seed})"
+
+    print("\nper seed (final = test accuracy at the end of the budget):")
+    rows = [
+        [name, seed, 100 * r.final, 100 * r.best, "yes" if r.collapsed else "no", r.seconds, r.cpu_seconds]
+        for name, rs in runs.items()
+        for seed, r in zip(seeds, rs)
+    ]
+    print(Table(["recipe", "seed", "final %", "best %", "collapsed", "train wall s", "train CPU s"], rows))
+
+    article_cpu = np.mean([r.cpu_seconds for r in runs["article"]]) if "article" in runs else None
+    print(f"\nover {len(seeds)} seeds {seeds}:")
+    rows = []
+    for name, rs in runs.items():
+        final = 100 * np.array([r.final for r in rs])
+        est = interval(final)
+        cpu = np.mean([r.cpu_seconds for r in rs])
+        ratio = f"{cpu / article_cpu:.3f}" if article_cpu else "-"
+        rows.append(
+            [
+                name,
+                est.mean,
+                f"{est.low:.2f} to {est.high:.2f}",
+                final.min(),
+                f"{int(np.sum(final >= 100 * args.target))}/{len(rs)}",
+                f"{sum(r.collapsed for r in rs)}/{len(rs)}",
+                cpu,
+                ratio,
+            ]
         )
-    if not reached:
-        print("(the fast recipe missed the target on some seed: its time is that of its whole run)")
+    header = ["recipe", "final mean %", "95% CI", "min %", f">= {100 * args.target:g}%", "collapses"]
+    print(Table([*header, "train CPU s (mean)", "CPU / article"], rows))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ A :class:`Recipe` names everything that decides a run of
 :class:`~lrcourse.models.ArticleCNN`: optimizer, peak rate, schedule shape,
 momentum, batch size and epochs. :func:`train` runs a recipe with
 :func:`lrcourse.train.fit` and returns its :class:`~lrcourse.train.History`;
-:func:`time_to_accuracy` runs it until the test accuracy first reaches a target
-and returns the training wall time that took. The MNIST chapter and
+:func:`timed_train` runs its whole budget (fixed in advance, no early stop),
+timing the training and testing along the way, so that a collapse shows
+(:func:`collapsed`) and the final accuracy is the one reported. The MNIST chapter and
 ``benchmarks/mnist_time_to_accuracy.py`` both call these, so the book and the
 benchmark measure the same thing.
 
@@ -305,7 +306,7 @@ def _endless(data: Batches) -> Iterator:
 
 
 def check_points(total_steps: int, every: int) -> list[int]:
-    """The update counts after which :func:`time_to_accuracy` evaluates: every ``every``, and the last.
+    """The update counts after which :func:`timed_train` evaluates: every ``every``, and the last.
 
     >>> check_points(10, 4), check_points(8, 4)
     ([4, 8, 10], [4, 8])

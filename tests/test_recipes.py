@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from lrcourse import recipes
-from lrcourse.recipes import ARTICLE, FAST, Recipe, check_points, time_to_accuracy, train
+from lrcourse.recipes import ARTICLE, FAST, Recipe, check_points, collapsed, timed_train, train
+from lrcourse.train import DivergenceWarning
 
 
 @pytest.fixture
@@ -72,34 +73,38 @@ def test_training_uses_exactly_the_planned_rates(tiny):
 
 
 def test_pieces_equal_one_run(tiny):
-    """time_to_accuracy's pieces of fit give the same rates and losses as one uninterrupted fit."""
+    """timed_train's pieces of fit give the same rates and losses as one uninterrupted fit."""
     r = Recipe("sgd", 0.05, batch_size=16, epochs=2, schedule="one_cycle", momentum=0.9)
     whole = train(r, *tiny, seed=3)
-    pieces = time_to_accuracy(r, *tiny, target=1.0, eval_every=2, stop=False, seed=3)
+    pieces = timed_train(r, *tiny, eval_every=2, seed=3)
     assert pieces.history.lr == pytest.approx(whole.lr, rel=1e-12)
     assert pieces.history.loss == pytest.approx(whole.loss, rel=1e-5)
     assert [c[0] for c in pieces.checks] == [2, 4, 6]
+    # the last check is the end of the budget, the same model that train() tested last
+    assert pieces.final == pytest.approx(whole.val[-1]["accuracy"])
 
 
-def test_stopping_rule_and_clock(tiny):
+def test_the_budget_is_trained_out_and_the_clock_counts_training_only(tiny):
     ticks = itertools.count()
-    result = time_to_accuracy(
-        ARTICLE.with_(epochs=3, batch_size=16), *tiny, target=0.0, eval_every=1, clock=lambda: float(next(ticks))
-    )
-    # target 0 is reached at the first check: one piece of 1 update, one evaluation, one tick each
-    assert result.reached and result.steps == 1 and len(result.checks) == 1
-    assert result.seconds == 1.0 and result.eval_seconds == 1.0
+    result = timed_train(ARTICLE.with_(epochs=3, batch_size=16), *tiny, eval_every=2, clock=lambda: float(next(ticks)))
+    # 3 epochs of 3 updates, tested after 2, 4, 6, 8 and 9: five pieces and five evaluations, one tick each
+    assert result.steps == 9 and [c[0] for c in result.checks] == [2, 4, 6, 8, 9]
+    assert result.seconds == 5.0 and result.eval_seconds == 5.0
+    assert result.epochs == 3.0 and result.final == result.checks[-1][2]
 
 
-def test_unreached_target_runs_to_the_end(tiny):
-    result = time_to_accuracy(ARTICLE.with_(epochs=1, batch_size=16), *tiny, target=1.0, eval_every=2)
-    assert not result.reached and result.steps == 3
-    assert [c[0] for c in result.checks] == [2, 3] and result.epochs == 1.0
+def test_collapse_rule():
+    assert collapsed([0.5, 0.945, 0.253, 0.9686])  # seed 0 of the old FAST recipe, as reported
+    assert not collapsed([0.9, 0.95, 0.93, 0.99])  # a dip of 2 points is noise, not a collapse
+    assert collapsed([0.9, 0.95, 0.89]) and not collapsed([0.9, 0.95, 0.89], drop=0.07)
+    assert not collapsed([])
 
 
-def test_stop_false_keeps_training_after_the_target(tiny):
-    result = time_to_accuracy(ARTICLE.with_(epochs=1, batch_size=16), *tiny, target=0.0, stop=False)
-    assert result.reached and result.steps == 3 and len(result.checks) == 1
+def test_a_diverged_run_counts_as_collapsed_and_is_still_tested(tiny):
+    with pytest.warns(DivergenceWarning):
+        result = timed_train(Recipe("sgd", 1e4, batch_size=16, epochs=2), *tiny, eval_every=2)
+    assert result.history.diverged is not None and result.collapsed
+    assert len(result.checks) == 1 and result.steps < 6 and 0 <= result.final <= 1
 
 
 def test_check_points():
@@ -127,11 +132,6 @@ def test_bad_recipes_are_refused(changes, message):
         ARTICLE.with_(**changes)
 
 
-def test_bad_target_is_refused(tiny):
-    with pytest.raises(ValueError, match="target"):
-        time_to_accuracy(ARTICLE, *tiny, target=99.0)
-
-
 def test_batches_follow_the_recipe():
     b = recipes.batches(FAST, (torch.zeros(300, 1), torch.zeros(300)), seed=2)
     assert (len(b), b.batch_size, b.seed) == (3, 128, 2)
@@ -146,5 +146,5 @@ def test_only_the_first_piece_tests_the_loss_ratio(tiny, monkeypatch):
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(recipes, "fit", spy)
-    time_to_accuracy(ARTICLE.with_(epochs=1, batch_size=16), *tiny, target=1.0, eval_every=1)
+    timed_train(ARTICLE.with_(epochs=1, batch_size=16), *tiny, eval_every=1)
     assert factors == [100.0, None, None]
