@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   build the HTML book (full mode) into _build/html
-#   make test   run every test: unit tests, doctests, notebooks (quick mode), book build, browser check
+#   make test   run every test: unit tests, doctests, notebooks (quick mode, then again on other
+#               seeds and one thread), book build, browser check
 # Both create .venv and install the pinned dependencies first, once.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -26,9 +27,13 @@ book: $(STAMP)
 
 # Quick mode. pytest runs unit tests, doctests and every chapter (nbval), one process per core;
 # conftest.py keeps each executed chapter in the quick book's execution cache, so the build
-# renders what the tests ran without executing it again. Then Chromium checks the pages.
+# renders what the tests ran without executing it again. Then every chapter runs a second time
+# on other seeds (LRCOURSE_SEED) and one thread, another floating-point path: a claim that one
+# seed or one machine's rounding decides fails there. Then Chromium checks the pages.
+SECOND_SEED ?= 2026
 test: $(STAMP) browser lint
 	LRCOURSE_QUICK=1 LRCOURSE_EXECUTED_CACHE=$(QUICK)/_build/.jupyter_cache $(PY) -m pytest -n auto --dist loadscope
+	LRCOURSE_QUICK=1 LRCOURSE_SEED=$(SECOND_SEED) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadscope book
 	LRCOURSE_QUICK=1 $(JB) build . --path-output $(QUICK) -W -n --keep-going
 	LRCOURSE_BOOK_HTML=$(QUICK)/_build/html $(PY) -m pytest tests/test_rendered_book.py
 
