@@ -50,6 +50,7 @@ class Batches:
             raise ValueError(f"tensors must all have the same first dimension, not {sorted(sizes)}")
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+        seeding.derive(seed, "batches")  # a bad seed is named now, not at the first iteration
         self.tensors = tensors
         self.batch_size = batch_size
         self.shuffle = shuffle

@@ -81,3 +81,9 @@ def test_bad_arguments_are_named(args, kwargs, name):
 def test_set_epoch_rejects_negative():
     with pytest.raises(ValueError, match="epoch"):
         Batches(torch.zeros(3), batch_size=2).set_epoch(-1)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0"])
+def test_a_bad_seed_is_refused_at_construction(seed):
+    with pytest.raises(ValueError, match="seed"):
+        Batches(torch.arange(4), batch_size=2, seed=seed)
