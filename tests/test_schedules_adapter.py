@@ -210,3 +210,17 @@ def test_plateau_stops_where_a_cut_is_below_eps():
     assert plateau.num_reductions == 5
     assert plateau.scaled(S.constant(0.1))(0) == pytest.approx(1e-3)  # 0.1 -> 0.01 -> 0.001, then cuts < eps
     assert plateau.scaled(S.constant(1e-4))(0) == 1e-4  # a rate this small is never cut
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
+def test_a_rate_that_is_not_finite_and_non_negative_is_refused(bad):
+    _, opt = two_group_optimizer()
+    with pytest.raises(ValueError, match=r"schedule .* step 0"):
+        S.attach(opt, lambda step: bad)
+    assert [g["lr"] for g in opt.param_groups] == [1.0, 0.5]  # nothing written
+    sched = S.attach(opt, lambda step: bad if step == 2 else 0.01)
+    opt.step()
+    sched.step()
+    with pytest.raises(ValueError, match=r"step 2"):
+        sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.01, 0.01] and sched.state_dict() == {"step": 1}

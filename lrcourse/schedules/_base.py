@@ -64,6 +64,30 @@ def value(schedule: Callable, step) -> float:
     return float(schedule(step))
 
 
+def rate_at(schedule: Callable, step: int, name: str = "schedule") -> float:
+    """``schedule`` at ``step``, checked: a ``ValueError`` naming the schedule and the step
+    unless it is a finite number >= 0 (a rate or a momentum about to be written into an optimizer).
+
+    >>> rate_at(lambda step: 0.1, 3)
+    0.1
+    >>> rate_at(lambda step: -0.1, 3, name="momentum")
+    Traceback (most recent call last):
+    ...
+    ValueError: momentum <function <lambda> at 0x...> gave -0.1 at step 3: it must be a finite number >= 0; ...
+    """
+    raw = schedule(step)
+    try:
+        x = float(raw)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(
+            f"{name} {schedule!r} gave {raw!r} at step {step}: it must be a finite number >= 0; "
+            "fix the schedule (or stop training before that step)"
+        )
+    return x
+
+
 # --- argument checks: each raises ValueError naming the argument -------------------------------
 
 

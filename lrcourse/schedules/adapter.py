@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from lrcourse.schedules._base import check_callable, check_steps, value
+from lrcourse.schedules._base import check_callable, check_steps, rate_at
 
 
 def _per_group(name: str, schedule, n_groups: int) -> tuple[Callable, ...]:
@@ -67,25 +67,26 @@ class Scheduler:
                 if "betas" not in group and "momentum" not in group:
                     raise ValueError("momentum needs an optimizer whose groups have 'momentum' or 'betas'")
         self.step_count = 0
-        self._apply()
+        self._apply(0)
 
-    def _apply(self) -> None:
-        """Write every group's rate (and momentum) at the current step."""
-        k = self.step_count
+    def _apply(self, k: int) -> None:
+        """Go to step ``k``: write every group's rate (and momentum) there, once all are checked."""
+        rates = [rate_at(s, k) for s in self.schedules]  # a bad value is an error before anything is written
+        momenta = None if self.momenta is None else [rate_at(s, k, name="momentum") for s in self.momenta]
         for g, group in enumerate(self.optimizer.param_groups):
-            group["lr"] = value(self.schedules[g], k)
-            if self.momenta is not None:
-                mu = value(self.momenta[g], k)
+            group["lr"] = rates[g]
+            if momenta is not None:
+                mu = momenta[g]
                 if "betas" in group:
                     group["betas"] = (mu, *group["betas"][1:])
                 else:
                     group["momentum"] = mu
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self.step_count = k
 
     def step(self) -> None:
         """Advance one step; call it after ``optimizer.step()``."""
-        self.step_count += 1
-        self._apply()
+        self._apply(self.step_count + 1)
 
     def get_last_lr(self) -> list[float]:
         """The rates this scheduler last set, one per parameter group."""
@@ -105,8 +106,7 @@ class Scheduler:
 
     def load_state_dict(self, state: dict) -> None:
         """Go to the saved step and set the rates for it at once."""
-        self.step_count = check_steps("step", state["step"], minimum=0)
-        self._apply()
+        self._apply(check_steps("step", state["step"], minimum=0))
 
 
 def attach(optimizer, schedule: Callable | Sequence[Callable], momentum=None) -> Scheduler:
