@@ -140,6 +140,41 @@ def from_torch(state_dict: dict[str, Any], name: str) -> dict[str, Any]:
     return {"state": state, "param_groups": [dict(group) for group in state_dict["param_groups"]]}
 
 
+def check_state_dict(optimizer: torch.optim.Optimizer, state_dict: dict[str, Any]) -> None:
+    """Raise ``ValueError`` if ``state_dict`` was saved by the other library's namesake of ``optimizer``.
+
+    Loading it as it is would fail only at the next ``step`` (ours would look for ``t``,
+    torch's for ``step``); the message says which conversion to use instead.
+
+    >>> import torch
+    >>> from lrcourse.optim import Adam
+    >>> theta = torch.nn.Parameter(torch.ones(2))
+    >>> theirs = torch.optim.Adam([theta]); theta.sum().backward(); theirs.step()
+    >>> check_state_dict(Adam([theta]), theirs.state_dict())
+    Traceback (most recent call last):
+    ...
+    ValueError: state_dict: this Adam state was saved by torch.optim.Adam ...lrcourse.interop.load_torch_state_dict...
+    """
+    name = type(optimizer).__name__
+    if name not in STATE_KEYS:
+        return
+    ours, theirs = set(STATE_KEYS[name]), set(STATE_KEYS[name].values())
+    found = {key for param_state in state_dict.get("state", {}).values() for key in param_state}
+    if type(optimizer).__module__.startswith("lrcourse."):
+        strange = found - ours
+        if strange and strange <= theirs:
+            raise ValueError(
+                f"state_dict: this {name} state was saved by torch.optim.{name} (it holds {sorted(strange)}, "
+                f"lrcourse.optim.{name} names its state {sorted(ours)}); load it with "
+                "lrcourse.interop.load_torch_state_dict(optimizer, state_dict)"
+            )
+    elif (strange := found - theirs) and strange <= ours:
+        raise ValueError(
+            f"state_dict: this {name} state was saved by lrcourse.optim.{name} (it holds {sorted(strange)}); "
+            f"convert it with lrcourse.interop.to_torch(state_dict, {name!r}) before loading it into torch.optim.{name}"
+        )
+
+
 def torch_state_dict(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """The ``state_dict`` of our ``optimizer`` in the form its ``torch.optim`` namesake loads.
 

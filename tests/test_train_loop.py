@@ -407,3 +407,102 @@ def test_a_model_left_in_eval_mode_is_trained_in_train_mode():
         progress=False,
     )
     assert modes == [True, True, True, False] and model.training  # three steps, then validation
+
+
+# --- issue 20: bad rates, early checks, the history on an exception, tensor rates ----------------
+
+
+def plain_run(**kwargs):
+    X, y = regression_data()
+    model = tiny_mlp()
+    optimizer = kwargs.pop("optimizer") if "optimizer" in kwargs else torch.optim.SGD(model.parameters(), lr=0.01)
+    batches = kwargs.pop("batches") if "batches" in kwargs else Batches(X, y, batch_size=10)
+    kwargs = {"epochs": 2, "progress": False, **kwargs}
+    return model, lambda: fit(model, F.mse_loss, optimizer, batches, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -0.1])
+def test_a_schedule_rate_that_is_not_finite_and_non_negative_is_an_error(bad):
+    def schedule(step):
+        return bad if step >= 2 else 0.01
+
+    model, run = plain_run(schedule=schedule)
+    with pytest.raises(ValueError, match=r"schedule .* step 2") as error:
+        run()
+    assert repr(bad) in str(error.value) and "finite number >= 0" in str(error.value)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert error.value.history.step == [0, 1]  # the two good updates were recorded
+
+
+def test_a_scheduler_that_sets_a_bad_rate_is_an_error():
+    model = tiny_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: -1.0 if step >= 1 else 1.0)
+    _, run = plain_run(optimizer=optimizer, schedule=scheduler)
+    with pytest.raises(ValueError, match=r"lr=-0.01 .*step 1"):
+        run()
+
+
+def test_an_exception_keeps_the_history_recorded_so_far():
+    X, y = regression_data()
+    calls = []
+
+    def loss_fn(output, target):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return F.mse_loss(output, target)
+
+    model = tiny_mlp()
+    with pytest.raises(KeyboardInterrupt) as error:
+        fit(model, loss_fn, torch.optim.SGD(model.parameters(), lr=0.01), Batches(X, y, batch_size=10), epochs=2)
+    assert error.value.history.step == [0, 1, 2] and len(error.value.history.loss) == 3
+
+
+@pytest.mark.parametrize(
+    "val_data,match",
+    [
+        (lambda X, y: (X[:0], y[:0]), "val_data"),
+        (lambda X, y: (X, y[:5]), "val_data"),
+    ],
+)
+def test_bad_validation_data_is_an_error_before_training(val_data, match):
+    X, y = regression_data()
+    model, run = plain_run(val_data=val_data(X, y))
+    before = params(model)
+    with pytest.raises(ValueError, match=match):
+        run()
+    assert_same(params(model), before)
+
+
+def test_an_unwritable_checkpoint_is_an_error_before_training(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    model, run = plain_run(checkpoint=tmp_path / "file" / "run.pt")
+    before = params(model)
+    with pytest.raises((OSError, ValueError), match="checkpoint"):
+        run()
+    assert_same(params(model), before)
+
+
+def test_an_empty_data_set_is_named_as_empty():
+    X, y = regression_data()
+    _, run = plain_run(batches=Batches(X[:0], y[:0], batch_size=10))
+    with pytest.raises(ValueError, match="train_batches is empty") as error:
+        run()
+    assert "iterator" not in str(error.value)
+
+
+def test_checkpoint_every_true_is_refused():
+    _, run = plain_run(checkpoint_every=True)
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        run()
+
+
+def test_a_tensor_rate_is_recorded_as_numbers():
+    model = tiny_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=torch.tensor(0.1))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
+    _, run = plain_run(optimizer=optimizer, schedule=scheduler)
+    history = run()
+    assert history.lr == pytest.approx([0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125], rel=1e-7)  # float32
+    assert all(type(lr) is float for lr in history.lr)

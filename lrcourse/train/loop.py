@@ -6,7 +6,6 @@ import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,8 +17,9 @@ from lrcourse.train.history import History
 from lrcourse.train.precision import Precision
 from lrcourse.train.progress import progress_bar
 from lrcourse.train.rates import RateDriver
-from lrcourse.train.step import accumulate_gradients, check_clipping, clip_gradients, trainable_parameters
+from lrcourse.train.step import check_clipping
 from lrcourse.train.tensorboard import summary_writer
+from lrcourse.train.trainer import Position, Trainer, check_resumable
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -31,15 +31,6 @@ class DivergenceWarning(RuntimeWarning):
     ...     issubclass(DivergenceWarning, RuntimeWarning)
     True
     """
-
-
-@dataclass
-class _Position:
-    """Where a run is: updates done, current epoch, micro-batches of that epoch already used."""
-
-    step: int = 0
-    epoch: int = 0
-    batches_done: int = 0
 
 
 def fit(
@@ -81,6 +72,12 @@ def fit(
       history is kept (``history.diverged`` holds the message).
     - ``checkpoint``: file written after each epoch and every ``checkpoint_every``
       updates; ``resume_from`` continues such a run exactly (same call, same ``epochs``).
+      Before training, fit checks that the file can be written and that what it holds
+      can be loaded back; resuming checks the checkpoint against the model, optimizer
+      and data before it changes any of them.
+    - an exception (``KeyboardInterrupt`` included) leaves the steps recorded so far
+      on it as ``error.history``; a schedule rate that is not a finite number >= 0 is
+      a ``ValueError`` naming the step, raised before that update.
     - ``tensorboard_dir``: also log rate, loss and gradient norm there (needs ``tensorboard``).
     - several workers (``torchrun``, see :mod:`~lrcourse.train.distributed`): pass
       the model wrapped by ``distributed.wrap`` and batches cut by
@@ -99,14 +96,20 @@ def fit(
     _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every)
     check_clipping(clip_norm, clip_value)
     _check_parallel(model)
+    _check_data(train_batches, val_data)
     main = distributed.is_main()
     device = next(model.parameters()).device
-    trainer = _Trainer(model, loss_fn, optimizer, RateDriver(schedule, optimizer), Precision(mixed_precision, device))
+    trainer = Trainer(model, loss_fn, optimizer, RateDriver(schedule, optimizer), Precision(mixed_precision, device))
     trainer.set_limits(clip_norm=clip_norm, clip_value=clip_value, divergence_factor=divergence_factor)
-    history, position, saved = History(), _Position(), None
+    history, position, saved = History(), Position(), None
+    if main and checkpoint is not None:
+        ckpt.check_writable(checkpoint)
     if resume_from is not None:
         saved = ckpt.load(resume_from, map_location="cpu")
+        check_resumable(saved, resume_from, model, optimizer, train_batches)
         history, position = trainer.load_state_dict(saved)
+    if main and checkpoint is not None:
+        ckpt.check_loadable(trainer.state_dict(history, position))  # refused now, not at resume
     total = _total_steps(train_batches, epochs, accumulate)
     log = _Log(total, position.step, progress and main, tensorboard_dir if main else None)
     try:
@@ -125,85 +128,23 @@ def fit(
                 if main and checkpoint is not None and checkpoint_every and position.step % checkpoint_every == 0:
                     ckpt.save(checkpoint, trainer.state_dict(history, position))
             if position.batches_done == 0:
-                raise ValueError(
-                    f"train_batches produced no batches in epoch {epoch}: pass a re-iterable, not an iterator"
-                )
+                raise ValueError(_no_batches(train_batches, epoch))
             if val_data is not None:
                 metrics = _validate(model, loss_fn, val_data)
                 history.record_validation(epoch=epoch, step=position.step, metrics=metrics)
                 log.validation(position.step, metrics)
-            position = _Position(step=position.step, epoch=epoch + 1, batches_done=0)
+            position = Position(step=position.step, epoch=epoch + 1, batches_done=0)
             if main and checkpoint is not None:
                 ckpt.save(checkpoint, trainer.state_dict(history, position))
         return history
+    except BaseException as error:
+        _keep_history(error, history)
+        raise
     finally:
         log.close()
 
 
-class _Trainer:
-    """The objects of one run and the update they make together."""
-
-    def __init__(self, model, loss_fn, optimizer, rates: RateDriver, precision: Precision):
-        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.rates, self.precision = rates, precision
-        self.parameters = trainable_parameters(optimizer)
-        self.clip_norm: float | None = None
-        self.clip_value: float | None = None
-        self.divergence_factor: float | None = None
-        self.epoch_rng: dict | None = None  # the generators as they were when the current epoch began
-
-    def set_limits(self, *, clip_norm: float | None, clip_value: float | None, divergence_factor: float | None) -> None:
-        """Set the clipping thresholds and the loss ratio that counts as divergence."""
-        self.clip_norm, self.clip_value, self.divergence_factor = clip_norm, clip_value, divergence_factor
-
-    def update(self, micro_batches: list, step: int, history: History) -> tuple[float, float, float, str | None]:
-        """Compute, check and apply update ``step``; return its rate, loss, gradient norm and any problem."""
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = accumulate_gradients(self.model, self.loss_fn, micro_batches, self.precision)
-        self.precision.unscale_(self.optimizer)  # clip and measure the true gradient, not the scaled one
-        norm = clip_gradients(self.parameters, clip_norm=self.clip_norm, clip_value=self.clip_value)
-        lr = self.rates.before_update(step)
-        losses = distributed.all_mean(torch.stack([loss, norm.to(loss)]))  # workers agree on the loss
-        loss_value, norm_value = losses.tolist()  # the one host sync of the step
-        problem = self._problem(loss_value, norm_value, history.loss[0] if history.loss else loss_value)
-        if problem is None:
-            self.precision.step(self.optimizer)
-            self.rates.after_update()
-        return lr, loss_value, norm_value, problem
-
-    def _problem(self, loss: float, grad_norm: float, first_loss: float) -> str | None:
-        if not math.isfinite(loss):
-            return f"the loss is {loss}"
-        if not math.isfinite(grad_norm) and self.precision.scaler is None:  # with a scaler: a skipped step
-            return f"the gradient norm is {grad_norm}"
-        factor = self.divergence_factor
-        if factor is not None and first_loss > 0 and loss > factor * first_loss:
-            return f"the loss {loss:.4g} exceeds {factor:g} times the first loss {first_loss:.4g}"
-        return None
-
-    def state_dict(self, history: History, position: _Position) -> dict:
-        """Everything needed to continue from ``position`` exactly."""
-        return {
-            "model": distributed.unwrap(self.model).state_dict(),  # loads with or without DDP
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.rates.state_dict(),
-            "precision": self.precision.state_dict(),
-            "history": history.state_dict(),
-            "position": vars(position).copy(),
-            "epoch_rng": self.epoch_rng,
-            "rng": ckpt.rng_state(),
-        }
-
-    def load_state_dict(self, saved: dict) -> tuple[History, _Position]:
-        """Restore the model, optimizer, schedule and scaler; return the history and position."""
-        distributed.unwrap(self.model).load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
-        self.rates.load_state_dict(saved["schedule"])
-        self.precision.load_state_dict(saved["precision"])
-        return History.from_state_dict(saved["history"]), _Position(**saved["position"])
-
-
-def _epoch_batches(train_batches, epoch: int, position: _Position, saved: dict | None) -> tuple[Iterator, dict]:
+def _epoch_batches(train_batches, epoch: int, position: Position, saved: dict | None) -> tuple[Iterator, dict]:
     """The micro-batches of ``epoch`` not yet used, with the generators as an unbroken run would have them.
 
     Also returns the generators' state at the start of the epoch, for checkpoints.
@@ -215,8 +156,12 @@ def _epoch_batches(train_batches, epoch: int, position: _Position, saved: dict |
     if hasattr(train_batches, "set_epoch"):
         train_batches.set_epoch(epoch)
     batches = iter(train_batches)
-    for _ in range(position.batches_done if resuming_mid_epoch else 0):
-        next(batches)  # replay the part of the epoch already trained on
+    for done in range(position.batches_done if resuming_mid_epoch else 0):
+        if next(batches, None) is None:  # replay the part of the epoch already trained on
+            raise ValueError(
+                f"resume_from: the run was saved after {position.batches_done} batches of epoch {epoch}, but "
+                f"train_batches gives {done} an epoch: resume with the data and batch size of the saved run"
+            )
     if saved is not None:
         ckpt.set_rng_state(saved["rng"])  # then dropout and the rest continue where they were
     return batches, epoch_rng
@@ -293,11 +238,45 @@ def _validate(model: torch.nn.Module, loss_fn, val_data) -> dict[str, float]:
     return distributed.weighted_mean(metrics, len(part[-1]), device=next(model.parameters()).device)
 
 
+def _keep_history(error: BaseException, history: History) -> None:
+    """Leave the steps recorded so far on ``error``, so that an interrupted run keeps its curve."""
+    error.history = history  # type: ignore[attr-defined]
+    if hasattr(error, "add_note"):  # Python 3.11+
+        error.add_note(f"fit: the history of the {len(history.loss)} steps done is on this exception's .history")
+
+
+def _no_batches(train_batches, epoch: int) -> str:
+    if isinstance(train_batches, Iterator):
+        return f"train_batches produced no batches in epoch {epoch}: pass a re-iterable, not an iterator"
+    return f"train_batches is empty: it produced no batches in epoch {epoch}; give it at least one batch"
+
+
+def _check_data(train_batches, val_data) -> None:
+    """Empty or mismatched data is an error before training, not after the first epoch."""
+    if hasattr(train_batches, "__len__") and len(train_batches) == 0:
+        raise ValueError(
+            "train_batches is empty: it gives 0 batches an epoch; give it at least one batch "
+            "(with drop_last=True, at least batch_size examples)"
+        )
+    if isinstance(val_data, (tuple, list)) and val_data and all(isinstance(t, torch.Tensor) for t in val_data):
+        sizes = [len(t) if t.ndim else 1 for t in val_data]
+        if min(sizes) == 0 or len(set(sizes)) > 1:
+            raise ValueError(
+                f"val_data must be (inputs, targets) with the same number of rows, at least one, not {sizes} rows"
+            )
+    elif hasattr(val_data, "__len__") and len(val_data) == 0:
+        raise ValueError("val_data is empty: give (inputs, targets) tensors or at least one batch, or None")
+
+
 def _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every) -> None:
     for name, value in (("epochs", epochs), ("accumulate", accumulate)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, not {value!r}")
     if divergence_factor is not None and not divergence_factor > 1:
         raise ValueError(f"divergence_factor must be above 1 or None, not {divergence_factor!r}")
-    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every must be a positive int or None, not {checkpoint_every!r}")
+    if checkpoint_every is not None and (
+        not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every < 1
+    ):
+        raise ValueError(
+            f"checkpoint_every must be a positive int (updates between checkpoints) or None, not {checkpoint_every!r}"
+        )

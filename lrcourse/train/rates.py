@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
+
+from lrcourse.schedules._base import rate_at
 
 
 class RateDriver:
@@ -18,6 +21,10 @@ class RateDriver:
       is stepped *after* each update, as PyTorch prescribes; its state is
       checkpointed.
     - ``None`` leaves the optimizer's rate alone.
+
+    Either way, a rate that is not a finite number >= 0 is a ``ValueError`` naming
+    the schedule and the step, raised before the update that would use it; the rate
+    returned is a ``float`` even when the optimizer holds a tensor.
 
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     >>> driver = RateDriver(lambda step: 0.1 / (step + 1), opt)
@@ -50,10 +57,19 @@ class RateDriver:
     def before_update(self, step: int) -> float:
         """Set the rate of update ``step`` (for a closed-form schedule); return the rate used."""
         if self.schedule is not None and not self.is_scheduler:
-            lr = float(self.schedule(step))
+            lr = rate_at(self.schedule, step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-        return self.optimizer.param_groups[0]["lr"]
+            return lr
+        rates = [float(group["lr"]) for group in self.optimizer.param_groups]  # a tensor's value, not itself
+        for g, lr in enumerate(rates):
+            if not (math.isfinite(lr) and lr >= 0):
+                source = "the optimizer" if self.schedule is None else repr(self.schedule)
+                raise ValueError(
+                    f"lr={lr!r} in param group {g} at step {step}, set by {source}: a rate must be a finite "
+                    "number >= 0; fix the schedule (or stop training before that step)"
+                )
+        return rates[0]
 
     def after_update(self) -> None:
         """Advance an LRScheduler by one update."""
