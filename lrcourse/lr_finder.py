@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,9 @@ def sweep_rates(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp
         raise ValueError(f"mode must be 'exp' or 'linear', not {mode!r}")
     if not isinstance(num_steps, int) or num_steps < 2:
         raise ValueError(f"num_steps must be an int of at least 2, not {num_steps!r}")
+    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, not {value!r}; pass a float such as {name}=1e-3")
     if not 0 <= start_lr < end_lr or (mode == "exp" and start_lr == 0):
         raise ValueError(f"need 0 < start_lr < end_lr (0 allowed for linear), not start_lr={start_lr}, end_lr={end_lr}")
     fractions = [i / (num_steps - 1) for i in range(num_steps)]
@@ -93,8 +97,8 @@ def range_test(
     The sweep stops once the smoothed loss exceeds ``divergence_factor`` times
     its minimum, or is not finite. ``accumulate`` micro-batches make each step,
     as in :func:`lrcourse.train.fit`; batches are reused if the sweep needs more.
-    Afterwards the model's parameters and buffers, its train/eval mode, the
-    optimizer's state and rates, and the random generators are as before.
+    Afterwards the model's parameters, their ``.grad`` and buffers, its train/eval
+    mode, the optimizer's state and rates, and the random generators are as before.
 
     >>> from lrcourse.batching import Batches
     >>> _ = torch.manual_seed(0); X = torch.randn(64, 1); y = 3 * X + 0.5 * torch.randn(64, 1)
@@ -172,6 +176,7 @@ def _endless(train_batches: Iterable) -> Iterator:
 def _snapshot(model, optimizer, train_batches) -> dict:
     return {
         "model": copy.deepcopy(model.state_dict()),
+        "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
         "training": [m.training for m in model.modules()],
         "optimizer": copy.deepcopy(optimizer.state_dict()),
         "rng": ckpt.rng_state(),
@@ -181,6 +186,8 @@ def _snapshot(model, optimizer, train_batches) -> dict:
 
 def _restore(model, optimizer, train_batches, saved: dict) -> None:
     model.load_state_dict(saved["model"])
+    for p, grad in zip(model.parameters(), saved["grads"]):
+        p.grad = grad  # the sweep's last gradient would otherwise feed the caller's next step
     for module, training in zip(model.modules(), saved["training"]):
         module.training = training
     optimizer.load_state_dict(saved["optimizer"])

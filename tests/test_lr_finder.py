@@ -221,3 +221,25 @@ def test_bad_arguments_are_named():
     ]:
         with pytest.raises(ValueError, match=name):
             range_test(model, F.mse_loss, optimizer, [regression()], **kwargs)
+
+
+@pytest.mark.parametrize("had_grad", [False, True])
+def test_gradients_are_restored_as_they_were(had_grad):
+    X, y = regression()
+    model = small_net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    if had_grad:
+        F.mse_loss(model(X), y).backward()
+    before = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    range_test(model, F.mse_loss, optimizer, [(X, y)], start_lr=1e-4, end_lr=10.0, num_steps=20)
+    for old, p in zip(before, model.parameters()):
+        assert (p.grad is None) if old is None else torch.equal(p.grad, old)
+
+
+@pytest.mark.parametrize(
+    "start_lr,end_lr", [(1e-3, math.inf), (math.nan, 1.0), (1e-3, math.nan), (-math.inf, 1.0), ("0.001", 1.0)]
+)
+def test_rates_that_are_not_finite_numbers_are_refused(start_lr, end_lr):
+    with pytest.raises(ValueError, match=r"start_lr|end_lr") as error:
+        sweep_rates(start_lr, end_lr, 10)
+    assert "finite" in str(error.value)
