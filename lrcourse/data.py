@@ -13,6 +13,7 @@ batching in :mod:`lrcourse.batching`.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,10 @@ QUICK_MNIST_SIZES = {"train": 5_000, "test": 1_000}  # about 0.5 s of CNN traini
 
 class DataMissingError(FileNotFoundError):
     """A data set is not on disk and could not be downloaded."""
+
+
+class DataCorruptError(ValueError):
+    """A data file is on disk but damaged (cut short, not an archive, inconsistent); the message names it."""
 
 
 def load_mnist(
@@ -58,6 +63,11 @@ def load_mnist(
     image_file, label_file = _MNIST_FILES[split]
     images = torch.from_numpy(_read_idx(raw / image_file)).unsqueeze(1)
     labels = torch.from_numpy(_read_idx(raw / label_file)).long()
+    if len(images) != len(labels):  # a subset would hide the mismatch and pair images with wrong labels
+        raise DataCorruptError(
+            f"{raw / image_file} holds {len(images)} images but {raw / label_file} holds {len(labels)} labels: "
+            + _get_again(raw)
+        )
     return (_standardize(images) if normalize else images), labels
 
 
@@ -139,16 +149,34 @@ def _missing_message(raw: Path) -> str:
     )
 
 
+def _get_again(raw: Path) -> str:
+    return (
+        f"delete the damaged file(s) and download them again (run once with internet access, or copy good "
+        f"archives into {raw}), or set LRCOURSE_DATA to a folder that holds an intact MNIST/raw/"
+    )
+
+
 def _read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (the format of the MNIST archives), gzipped or not."""
+    """Read one IDX file (the format of the MNIST archives), gzipped or not; a damaged one is named."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as file:
-        data = file.read()
+    try:
+        with opener(path, "rb") as file:
+            data = file.read()
+    except (EOFError, OSError, zlib.error) as error:  # cut short, or not gzip at all
+        raise DataCorruptError(
+            f"{path} is damaged ({type(error).__name__}: {error}): {_get_again(path.parent)}"
+        ) from None
+    if len(data) < 4 or len(data) < 4 + 4 * data[3]:
+        raise DataCorruptError(
+            f"{path} is truncated: its header is incomplete ({len(data)} bytes); " + _get_again(path.parent)
+        )
     zero, dtype_code, ndim = data[0] * 256 + data[1], data[2], data[3]
     if zero != 0 or dtype_code != 0x08:  # 0x08: unsigned bytes, the only type MNIST uses
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+        raise DataCorruptError(f"{path} is not an IDX file of unsigned bytes: {_get_again(path.parent)}")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated: expected {shape}, found {body.size} values")
+        raise DataCorruptError(
+            f"{path} is truncated: expected {shape}, found {body.size} values; " + _get_again(path.parent)
+        )
     return body.reshape(shape).copy()

@@ -120,3 +120,34 @@ def test_real_mnist_quick_subset_has_every_class(monkeypatch):
     images, labels = data.mnist("test", download=False)
     assert images.shape == (data.QUICK_MNIST_SIZES["test"], 1, 28, 28)
     assert torch.bincount(labels, minlength=10).min() >= 50
+
+
+def gzipped_then_cut(path):
+    return path.read_bytes()[: len(path.read_bytes()) // 2]  # a download cut short
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        gzipped_then_cut,
+        lambda path: b"not gzip at all, just text",
+        lambda path: b"",
+        lambda path: gzip.compress(b""),  # a valid archive of nothing
+        lambda path: gzip.compress(bytes([0, 0, 8, 3])),  # a header that ends before its sizes
+    ],
+    ids=["cut", "garbage", "empty", "empty-gzip", "short-header"],
+)
+def test_a_damaged_archive_is_named_with_how_to_get_it_again(tiny_mnist, damage):
+    path = tiny_mnist / "MNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(damage(path))
+    with pytest.raises(data.DataCorruptError) as error:
+        data.load_mnist("test", root=tiny_mnist)
+    message = str(error.value)
+    assert str(path) in message and "delete" in message and "LRCOURSE_DATA" in message
+    assert isinstance(error.value, ValueError)
+
+
+def test_image_and_label_counts_that_differ_are_an_error(tiny_mnist):
+    write_idx(tiny_mnist / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz", np.arange(2))  # 3 images, 2 labels
+    with pytest.raises(data.DataCorruptError, match=r"3 images.*2 labels"):
+        data.mnist("train", size=2, root=tiny_mnist)
