@@ -84,9 +84,134 @@ def test_bad_hyperparameter_raises_value_error_naming_it(name, kwargs, arg):
     assert str(error.value).startswith(arg)
 
 
-def test_tensor_lr_is_refused():
-    with pytest.raises(TypeError, match="lr"):
-        ours.SGD([nn.Parameter(torch.ones(1))], lr=torch.tensor(0.1))
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("arg", "value"), [("lr", "0.1"), ("lr", None), ("lr", [0.1]), ("weight_decay", "0")])
+def test_a_value_that_is_not_a_number_is_a_type_error_naming_it(name, arg, value):
+    with pytest.raises(TypeError, match=rf"^{arg} must be a number.*{value!r}"):
+        getattr(ours, name)([nn.Parameter(torch.ones(1))], **{arg: value})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_tensor_lr_must_hold_one_number(name):
+    with pytest.raises(ValueError, match=r"^lr"):
+        getattr(ours, name)([nn.Parameter(torch.ones(1))], lr=torch.tensor([0.1, 0.2]))
+    with pytest.raises(ValueError, match=r"^lr"):
+        getattr(ours, name)([nn.Parameter(torch.ones(1))], lr=torch.tensor(-0.1))
+
+
+def tensor_lr_configs():
+    from test_optim import CONFIGS
+
+    return [(name, kwargs) for name, kwargs in CONFIGS if name in NAMES]
+
+
+@pytest.mark.parametrize("shape", [(), (1,)])
+@pytest.mark.parametrize(("name", "kwargs"), tensor_lr_configs(), ids=lambda v: str(v))
+def test_tensor_lr_trains_like_torch(name, kwargs, shape):
+    """A tensor ``lr`` (each optimizer its own: the test halves it in place) through the oracle's run."""
+    from test_optim import assert_matches, make_optimizer, make_problem, train
+
+    lr = kwargs.get("lr", inspect.signature(getattr(ours, name)).parameters["lr"].default)
+    results = []
+    for module in (ours, torch.optim):
+        net, x, y = make_problem("cpu", torch.float64)
+        opt = make_optimizer(module, name, {**kwargs, "lr": torch.full(shape, lr)}, net)
+        train(opt, net, x, y, 16)
+        results.append((net, opt))
+    assert_matches(*results, atol=1e-12, rtol=0)
+    assert isinstance(results[0][1].param_groups[0]["lr"], torch.Tensor)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tensor_lr_step_reads_no_tensor_value_on_the_host(name, monkeypatch):
+    theta = nn.Parameter(torch.randn(5))
+    opt = getattr(ours, name)([theta], lr=torch.tensor(0.01))
+    for _ in range(3):
+        theta.grad = torch.randn(5)
+        with host_syncs_forbidden(monkeypatch):
+            opt.step()
+
+
+def test_a_scheduler_moves_a_tensor_lr_in_place_as_in_torch():
+    runs = []
+    for module in (ours, torch.optim):
+        (theta, _), _ = pair("SGD")
+        opt = module.SGD([theta], lr=torch.tensor(0.1), momentum=0.9)  # each its own tensor
+        lr = opt.param_groups[0]["lr"]
+        scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        for _ in range(4):
+            opt.zero_grad()
+            loss_of(theta).backward()
+            opt.step()
+            scheduler.step()
+        assert opt.param_groups[0]["lr"] is lr and lr.item() == 0.1 / 16
+        runs.append(theta)
+    torch.testing.assert_close(*runs, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+@pytest.mark.parametrize("betas", [(torch.tensor(0.9), 0.999), (0.9, torch.tensor(0.999))])
+def test_mixed_float_and_tensor_betas_are_refused_as_in_torch(name, betas):
+    with pytest.raises(ValueError):
+        getattr(torch.optim, name)([nn.Parameter(torch.ones(1))], betas=betas)
+    with pytest.raises(ValueError, match=r"^betas must be both floats or both tensors"):
+        getattr(ours, name)([nn.Parameter(torch.ones(1))], betas=betas)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_tensor_betas_train_like_torch(name):
+    runs = []
+    for theta, opt in pair(name, lr=0.01, betas=(torch.tensor(0.8), torch.tensor(0.99))):
+        for _ in range(6):
+            opt.zero_grad()
+            loss_of(theta).backward()
+            opt.step()
+        runs.append(theta)
+    torch.testing.assert_close(*runs, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_older_state_dict_missing_group_keys_takes_them_from_the_defaults(name):
+    """As torch's test_can_load_older_state_dict: a key added to the groups in a later release."""
+    runs = []
+    for copy_through_old_state in (False, True):
+        (theta, opt), _ = pair(name, lr=0.01)
+        for step in range(6):
+            if step == 3 and copy_through_old_state:
+                old = opt.state_dict()
+                for group in old["param_groups"]:
+                    for key in [k for k in group if k not in ("params", "lr")]:
+                        del group[key]
+                opt = getattr(ours, name)([theta], lr=0.01)
+                opt.load_state_dict(old)
+            opt.zero_grad()
+            loss_of(theta).backward()
+            opt.step()
+        runs.append(theta)
+    torch.testing.assert_close(*runs, atol=0, rtol=0)
+
+
+def test_a_torch_state_dict_loaded_into_ours_points_to_interop():
+    (_, opt), (theirs, opt_t) = pair("Adam", lr=0.01)
+    loss_of(theirs).backward()
+    opt_t.step()
+    with pytest.raises(ValueError, match=r"torch\.optim\.Adam.*lrcourse\.interop\.load_torch_state_dict"):
+        opt.load_state_dict(opt_t.state_dict())
+    assert len(opt.state) == 0
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.1), dict(lr=0.1, weight_decay=0.1, maximize=True)])
+def test_plain_sgd_keeps_no_state_as_in_torch(kwargs):
+    runs = []
+    for theta, opt in pair("SGD", **kwargs):
+        for _ in range(3):
+            opt.zero_grad()
+            loss_of(theta).backward()
+            opt.step()
+        runs.append((theta, opt))
+    (mine, opt), (theirs, opt_t) = runs
+    torch.testing.assert_close(mine, theirs, atol=1e-12, rtol=0)
+    assert len(opt.state) == len(opt_t.state) == 0 and opt.state_dict()["state"] == {}
 
 
 # --- working with the rest of torch.optim -----------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from lrcourse.optim import compiled
-from lrcourse.optim.base import Optimizer, check_betas, check_lr, check_nonnegative, zeros_like
+from lrcourse.optim.base import Optimizer, check_betas, check_lr, check_nonnegative, check_same_kind_betas, zeros_like
 
 
 class Adam(Optimizer):
@@ -61,10 +61,11 @@ class Adam(Optimizer):
     ) -> None:
         check_lr(lr)
         check_betas(betas)
+        betas = check_same_kind_betas(betas)
         check_nonnegative(eps=eps, weight_decay=weight_decay)
         defaults = dict(
             lr=lr,
-            betas=tuple(betas),
+            betas=betas,
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=amsgrad,
