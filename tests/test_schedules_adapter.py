@@ -224,3 +224,39 @@ def test_a_rate_that_is_not_finite_and_non_negative_is_refused(bad):
     with pytest.raises(ValueError, match=r"step 2"):
         sched.step()
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.01] and sched.state_dict() == {"step": 1}
+
+
+def test_a_tensor_rate_is_moved_in_place_as_torch_schedulers_do():
+    theta = torch.nn.Parameter(torch.zeros(2))
+    lr = torch.tensor(1.0)
+    opt = torch.optim.SGD([theta], lr=lr)
+    sched = S.attach(opt, S.exponential(0.1, 0.5))
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] is lr and lr.item() == pytest.approx(0.05)
+    assert sched.get_last_lr() == [pytest.approx(0.05)] and isinstance(sched.get_last_lr()[0], float)
+
+
+def test_a_group_added_later_follows_a_shared_schedule_from_the_next_step():
+    model = make_model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=1.0, momentum=0.5)
+    sched = S.attach(opt, S.exponential(0.1, 0.5), momentum=S.constant(0.9))
+    opt.step()
+    sched.step()
+    opt.add_param_group({"params": model[2].parameters(), "lr": 0.3})  # a backbone unfrozen mid-run
+    assert opt.param_groups[1]["lr"] == 0.3  # its own rate until the scheduler next steps
+    opt.step()
+    sched.step()
+    assert sched.get_last_lr() == [pytest.approx(0.025)] * 2 and sched.get_last_momentum() == [0.9, 0.9]
+
+
+def test_a_group_added_later_keeps_its_rate_under_per_group_schedules():
+    model = make_model()
+    opt = torch.optim.SGD(model[0].parameters(), lr=1.0)
+    sched = S.attach(opt, [S.exponential(0.1, 0.5)])
+    opt.add_param_group({"params": model[2].parameters(), "lr": 0.3})
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    assert sched.get_last_lr() == [pytest.approx(0.025), 0.3]
+    assert sched.state_dict() == {"step": 2}

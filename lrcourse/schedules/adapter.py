@@ -46,7 +46,13 @@ class Scheduler:
     """What :func:`attach` returns: sets each group's ``lr`` (and momentum) from its schedule at the current step.
 
     ``momentum`` schedules set ``group["betas"][0]`` in groups that have ``betas`` (Adam and
-    its kin) and ``group["momentum"]`` in groups that have ``momentum`` (SGD, RMSprop).
+    its kin) and ``group["momentum"]`` in groups that have ``momentum`` (SGD, RMSprop). A value
+    the optimizer holds as a tensor is filled in place, as PyTorch's schedulers do.
+
+    A group added with ``optimizer.add_param_group`` after attaching (a backbone unfrozen
+    mid-run) follows the one schedule given for all groups from the next :meth:`step`;
+    when one schedule per group was given, a group added later has none and keeps the rate
+    (and momentum) it was added with.
 
     >>> import torch
     >>> from lrcourse.schedules import constant, exponential
@@ -62,26 +68,45 @@ class Scheduler:
         n = len(optimizer.param_groups)
         self.schedules = _per_group("schedule", schedule, n)
         self.momenta = None if momentum is None else _per_group("momentum", momentum, n)
-        if self.momenta is not None:
-            for group in optimizer.param_groups:
-                if "betas" not in group and "momentum" not in group:
-                    raise ValueError("momentum needs an optimizer whose groups have 'momentum' or 'betas'")
+        self._shared = {  # what a group added later follows, if anything
+            "schedule": None if isinstance(schedule, list | tuple) else self.schedules[0],
+            "momentum": None if momentum is None or isinstance(momentum, list | tuple) else momentum,
+        }
+        self._check_momentum_groups()
         self.step_count = 0
         self._apply(0)
 
+    def _current(self, name: str) -> list:
+        """One schedule (or ``None``: left alone) per parameter group the optimizer has now."""
+        given = self.schedules if name == "schedule" else self.momenta or ()
+        n = len(self.optimizer.param_groups)
+        return [given[g] if g < len(given) else self._shared[name] for g in range(n)]
+
+    def _check_momentum_groups(self) -> None:
+        for g, (group, mu) in enumerate(zip(self.optimizer.param_groups, self._current("momentum"))):
+            if mu is not None and "betas" not in group and "momentum" not in group:
+                raise ValueError(
+                    f"momentum needs an optimizer whose groups have 'momentum' or 'betas' (group {g} has neither)"
+                )
+
     def _apply(self, k: int) -> None:
         """Go to step ``k``: write every group's rate (and momentum) there, once all are checked."""
-        rates = [rate_at(s, k) for s in self.schedules]  # a bad value is an error before anything is written
-        momenta = None if self.momenta is None else [rate_at(s, k, name="momentum") for s in self.momenta]
-        for g, group in enumerate(self.optimizer.param_groups):
-            group["lr"] = rates[g]
-            if momenta is not None:
-                mu = momenta[g]
-                if "betas" in group:
-                    group["betas"] = (mu, *group["betas"][1:])
+        self._check_momentum_groups()
+        # a bad value is an error before anything is written
+        rates = [None if s is None else rate_at(s, k) for s in self._current("schedule")]
+        momenta = [None if s is None else rate_at(s, k, name="momentum") for s in self._current("momentum")]
+        for group, lr, mu in zip(self.optimizer.param_groups, rates, momenta):
+            if lr is not None:
+                assign(group, "lr", lr)
+            if mu is not None and "betas" in group:
+                beta1 = group["betas"][0]
+                if hasattr(beta1, "fill_"):  # a tensor (this module does not import torch)
+                    beta1.fill_(mu)
                 else:
-                    group["momentum"] = mu
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+                    group["betas"] = (mu, *group["betas"][1:])
+            elif mu is not None:
+                assign(group, "momentum", mu)
+        self._last_lr = [group["lr"] if lr is None else lr for group, lr in zip(self.optimizer.param_groups, rates)]
         self.step_count = k
 
     def step(self) -> None:
@@ -107,6 +132,20 @@ class Scheduler:
     def load_state_dict(self, state: dict) -> None:
         """Go to the saved step and set the rates for it at once."""
         self._apply(check_steps("step", state["step"], minimum=0))
+
+
+def assign(group: dict, key: str, value: float) -> None:
+    """Set ``group[key] = value``; a tensor there is filled in place instead, as PyTorch's schedulers do.
+
+    >>> import torch
+    >>> lr = torch.tensor(1.0); group = {"lr": lr}
+    >>> assign(group, "lr", 0.5); group["lr"] is lr, lr.item()
+    (True, 0.5)
+    """
+    if hasattr(group.get(key), "fill_"):  # a tensor (this module does not import torch)
+        group[key].fill_(value)
+    else:
+        group[key] = value
 
 
 def attach(optimizer, schedule: Callable | Sequence[Callable], momentum=None) -> Scheduler:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from lrcourse.schedules._base import rate_at
+from lrcourse.schedules.adapter import assign
 
 
 class RateDriver:
@@ -59,7 +60,7 @@ class RateDriver:
         if self.schedule is not None and not self.is_scheduler:
             lr = rate_at(self.schedule, step)
             for group in self.optimizer.param_groups:
-                group["lr"] = lr
+                assign(group, "lr", lr)  # a tensor rate is filled in place, as torch's schedulers do
             return lr
         rates = [float(group["lr"]) for group in self.optimizer.param_groups]  # a tensor's value, not itself
         for g, lr in enumerate(rates):
