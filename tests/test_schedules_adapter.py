@@ -260,3 +260,18 @@ def test_a_group_added_later_keeps_its_rate_under_per_group_schedules():
         sched.step()
     assert sched.get_last_lr() == [pytest.approx(0.025), 0.3]
     assert sched.state_dict() == {"step": 2}
+
+
+def test_extra_schedules_any_group_key_and_names_a_typo():
+    _, opt = two_group_optimizer(weight_decay=0.0)
+    sched = S.attach(opt, S.constant(0.1), extra={"weight_decay": [S.constant(0.0), S.linear(0.0, 0.1, 10)]})
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.0, pytest.approx(0.05)]
+    with pytest.raises(ValueError, match=r"extra: 'weight_decya' is not a hyperparameter of group 0"):
+        S.attach(opt, S.constant(0.1), extra={"weight_decya": S.constant(0.1)})
+    with pytest.raises(ValueError, match=r"extra: schedule 'momentum' with its own argument"):
+        S.attach(opt, S.constant(0.1), extra={"momentum": S.constant(0.1)})
+    with pytest.raises(ValueError, match=r"weight_decay .* step 0"):
+        S.attach(opt, S.constant(0.1), extra={"weight_decay": lambda step: -1.0})

@@ -26,7 +26,7 @@ the adapter never wraps or patches ``optimizer.step``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from lrcourse.schedules._base import check_callable, check_steps, rate_at
 
@@ -63,49 +63,51 @@ class Scheduler:
     [0.1, 0.05]
     """
 
-    def __init__(self, optimizer, schedule: Callable | Sequence[Callable], momentum=None):
+    def __init__(
+        self,
+        optimizer,
+        schedule: Callable | Sequence[Callable],
+        momentum=None,
+        extra: Mapping[str, Callable | Sequence[Callable]] | None = None,
+    ):
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         self.schedules = _per_group("schedule", schedule, n)
         self.momenta = None if momentum is None else _per_group("momentum", momentum, n)
-        self._shared = {  # what a group added later follows, if anything
-            "schedule": None if isinstance(schedule, list | tuple) else self.schedules[0],
-            "momentum": None if momentum is None or isinstance(momentum, list | tuple) else momentum,
-        }
-        self._check_momentum_groups()
+        self.extra = {key: _per_group(f"extra[{key!r}]", s, n) for key, s in _check_extra(optimizer, extra).items()}
+        given = {"lr": (schedule, self.schedules), "momentum": (momentum, self.momenta or ())}
+        given.update({key: (raw, self.extra[key]) for key, raw in (extra or {}).items()})
+        # per key: one schedule per group known now, and what a group added later follows (or None)
+        self._given = {key: (per_group, _shared(raw, per_group)) for key, (raw, per_group) in given.items()}
         self.step_count = 0
         self._apply(0)
 
-    def _current(self, name: str) -> list:
-        """One schedule (or ``None``: left alone) per parameter group the optimizer has now."""
-        given = self.schedules if name == "schedule" else self.momenta or ()
-        n = len(self.optimizer.param_groups)
-        return [given[g] if g < len(given) else self._shared[name] for g in range(n)]
+    def _current(self, key: str) -> list:
+        """One schedule for ``key`` (or ``None``: left alone) per parameter group the optimizer has now."""
+        per_group, shared = self._given[key]
+        return [per_group[g] if g < len(per_group) else shared for g in range(len(self.optimizer.param_groups))]
 
-    def _check_momentum_groups(self) -> None:
-        for g, (group, mu) in enumerate(zip(self.optimizer.param_groups, self._current("momentum"))):
+    def _values(self, k: int) -> dict[str, list]:
+        """Every scheduled value at step ``k``, per key and group, checked before any is written."""
+        values = {}
+        for key in self._given:
+            name = "schedule" if key == "lr" else key
+            values[key] = [None if s is None else rate_at(s, k, name=name) for s in self._current(key)]
+        for g, (group, mu) in enumerate(zip(self.optimizer.param_groups, values["momentum"])):
             if mu is not None and "betas" not in group and "momentum" not in group:
                 raise ValueError(
                     f"momentum needs an optimizer whose groups have 'momentum' or 'betas' (group {g} has neither)"
                 )
+        return values
 
     def _apply(self, k: int) -> None:
-        """Go to step ``k``: write every group's rate (and momentum) there, once all are checked."""
-        self._check_momentum_groups()
-        # a bad value is an error before anything is written
-        rates = [None if s is None else rate_at(s, k) for s in self._current("schedule")]
-        momenta = [None if s is None else rate_at(s, k, name="momentum") for s in self._current("momentum")]
-        for group, lr, mu in zip(self.optimizer.param_groups, rates, momenta):
-            if lr is not None:
-                assign(group, "lr", lr)
-            if mu is not None and "betas" in group:
-                beta1 = group["betas"][0]
-                if hasattr(beta1, "fill_"):  # a tensor (this module does not import torch)
-                    beta1.fill_(mu)
-                else:
-                    group["betas"] = (mu, *group["betas"][1:])
-            elif mu is not None:
-                assign(group, "momentum", mu)
+        """Go to step ``k``: write every group's rate (momentum, extra keys) there, once all are checked."""
+        values = self._values(k)
+        for g, group in enumerate(self.optimizer.param_groups):
+            for key, per_group in values.items():
+                if per_group[g] is not None:
+                    _write(group, key, per_group[g])
+        rates = values["lr"]
         self._last_lr = [group["lr"] if lr is None else lr for group, lr in zip(self.optimizer.param_groups, rates)]
         self.step_count = k
 
@@ -134,6 +136,33 @@ class Scheduler:
         self._apply(check_steps("step", state["step"], minimum=0))
 
 
+def _shared(raw, per_group: tuple) -> Callable | None:
+    """The schedule a group added later follows: the one given for all groups, if one was."""
+    return None if raw is None or isinstance(raw, list | tuple) else per_group[0]
+
+
+def _check_extra(optimizer, extra: Mapping | None) -> Mapping:
+    """``extra`` names hyperparameters that every group has, other than those with their own argument."""
+    for key in extra or {}:
+        if key in ("lr", "momentum", "betas", "params"):
+            raise ValueError(f"extra: schedule {key!r} with its own argument (schedule= or momentum=), not extra")
+        for g, group in enumerate(optimizer.param_groups):
+            if key not in group:
+                known = sorted(k for k in group if k != "params")
+                raise ValueError(f"extra: {key!r} is not a hyperparameter of group {g}; it has {known}")
+    return extra or {}
+
+
+def _write(group: dict, key: str, value: float) -> None:
+    """Set one scheduled value; momentum goes to ``betas[0]`` in groups that have ``betas``."""
+    if key != "momentum" or "betas" not in group:
+        assign(group, key, value)
+    elif hasattr(group["betas"][0], "fill_"):  # a tensor (this module does not import torch)
+        group["betas"][0].fill_(value)
+    else:
+        group["betas"] = (value, *group["betas"][1:])
+
+
 def assign(group: dict, key: str, value: float) -> None:
     """Set ``group[key] = value``; a tensor there is filled in place instead, as PyTorch's schedulers do.
 
@@ -148,11 +177,19 @@ def assign(group: dict, key: str, value: float) -> None:
         group[key] = value
 
 
-def attach(optimizer, schedule: Callable | Sequence[Callable], momentum=None) -> Scheduler:
+def attach(
+    optimizer,
+    schedule: Callable | Sequence[Callable],
+    momentum=None,
+    extra: Mapping[str, Callable | Sequence[Callable]] | None = None,
+) -> Scheduler:
     """Drive ``optimizer``'s rates (and optionally momentum or beta1) with schedules (see :class:`Scheduler`).
 
     ``schedule`` is one schedule for all parameter groups or a list with one per group; so is
-    ``momentum``. The rates at step 0 are set at once, replacing those the optimizer was built with.
+    ``momentum``, and so is each value of ``extra``, which schedules any other hyperparameter
+    the groups have by name (``extra={"weight_decay": ...}``). The values at step 0 are set at
+    once, replacing those the optimizer was built with. :func:`lrcourse.train.fit` takes the
+    result as its ``schedule`` and checkpoints its step.
 
     >>> import torch
     >>> from lrcourse.schedules import one_cycle
@@ -161,5 +198,13 @@ def attach(optimizer, schedule: Callable | Sequence[Callable], momentum=None) ->
     >>> sched = attach(opt, s, momentum=s.momentum)
     >>> round(opt.param_groups[0]["lr"], 6), opt.param_groups[0]["betas"]
     (0.0004, (0.95, 0.999))
+
+    Weight decay (or any other hyperparameter) on a schedule of its own:
+
+    >>> from lrcourse.schedules import constant, linear
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))])
+    >>> sched = attach(opt, constant(1e-3), extra={"weight_decay": linear(0.0, 0.1, 10)})
+    >>> opt.step(); sched.step(); round(opt.param_groups[0]["weight_decay"], 6)
+    0.01
     """
-    return Scheduler(optimizer, schedule, momentum)
+    return Scheduler(optimizer, schedule, momentum, extra)
