@@ -506,3 +506,108 @@ def test_a_tensor_rate_is_recorded_as_numbers():
     history = run()
     assert history.lr == pytest.approx([0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125], rel=1e-7)  # float32
     assert all(type(lr) is float for lr in history.lr)
+
+
+# --- issue 20: fit's missing pieces ---------------------------------------------------------------
+
+
+def test_on_epoch_end_sees_each_epoch_and_can_stop_training():
+    X, y = regression_data()
+    seen = []
+
+    def on_epoch_end(history):
+        seen.append((history.epoch[-1], len(history.loss), len(history.val)))
+        return len(seen) == 2  # stop after the second epoch
+
+    _, run = plain_run(epochs=5, val_data=(X, y), on_epoch_end=on_epoch_end)
+    history = run()
+    assert seen == [(0, 3, 1), (1, 6, 2)] and len(history.loss) == 6
+    assert history.stopped == "on_epoch_end asked to stop after epoch 1" and history.diverged is None
+
+
+def test_early_stopping_stops_once_the_best_validation_loss_is_patience_epochs_old():
+    from lrcourse.train import EarlyStopping
+    from lrcourse.train.history import History
+
+    stop = EarlyStopping(patience=2)
+    history = History()
+    decisions = []
+    for epoch, loss in enumerate([1.0, 0.5, 0.6, 0.55, 0.7]):
+        history.record_validation(epoch=epoch, step=epoch, metrics={"loss": loss})
+        decisions.append(stop(history))
+    assert decisions == [False, False, False, True, True]  # best at epoch 1, two epochs without a better one
+    assert EarlyStopping(patience=0, metric="accuracy", mode="max")(history) is False  # no accuracy recorded yet
+
+
+def test_early_stopping_in_fit_keeps_the_model_of_the_last_epoch_trained():
+    from lrcourse.train import EarlyStopping
+
+    X, y = regression_data()
+    _, run = plain_run(epochs=50, val_data=(X[:5], y[:5]), on_epoch_end=EarlyStopping(patience=0, min_delta=10.0))
+    history = run()
+    assert len(history.val) == 2 and "after epoch 1" in history.stopped
+
+
+def test_divergence_reference_survives_fitting_in_pieces():
+    X, y = regression_data()
+    shifted = y.clone()
+    shifted[10:] += 3.0  # the second piece's first batch is the trained one, its later ones are harder
+
+    def in_pieces(**options):
+        model = tiny_mlp()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        first = fit(model, F.mse_loss, optimizer, Batches(X, y, batch_size=10), epochs=40, progress=False)
+        batches = Batches(X, shifted, batch_size=10, shuffle=False)
+        reference = {"divergence_reference": first.loss[0]} if options.pop("continue_reference") else {}
+        return first, fit(model, F.mse_loss, optimizer, batches, epochs=1, progress=False, **reference)
+
+    with pytest.warns(DivergenceWarning, match="times the first loss"):  # against its own tiny first loss
+        first, second = in_pieces(continue_reference=False)
+    assert second.loss[0] < first.loss[0] / 100 < second.loss[1]  # a false alarm, by the first run's scale
+    first, second = in_pieces(continue_reference=True)
+    assert second.diverged is None and len(second.loss) == 3
+
+
+def test_divergence_reference_must_be_positive():
+    _, run = plain_run(divergence_reference=0.0)
+    with pytest.raises(ValueError, match="divergence_reference"):
+        run()
+
+
+def test_any_group_key_can_be_scheduled_and_momentum_is_recorded():
+    from lrcourse import schedules
+
+    model = tiny_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.0)
+    scheduler = schedules.attach(
+        optimizer,
+        schedules.constant(0.01),
+        momentum=schedules.linear(0.5, 0.9, 6),
+        extra={"weight_decay": schedules.linear(0.0, 0.06, 6)},
+    )
+    seen = []
+    original = optimizer.step
+
+    def step(*args, **kwargs):
+        group = optimizer.param_groups[0]
+        seen.append((group["momentum"], group["weight_decay"]))
+        return original(*args, **kwargs)
+
+    optimizer.step = step
+    _, run = plain_run(optimizer=optimizer, schedule=scheduler)
+    history = run()
+    expected = [0.5 + 0.4 * k / 6 for k in range(6)]
+    assert [m for m, _ in seen] == pytest.approx(expected) and [w for _, w in seen] == pytest.approx(
+        [0.01 * k for k in range(6)]
+    )
+    assert history.momentum == pytest.approx(expected) and history.lr == pytest.approx([0.01] * 6)
+
+
+def test_momentum_is_recorded_only_when_scheduled():
+    _, run = plain_run()
+    assert run().momentum == []
+    model = tiny_mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    one_cycle = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=6)
+    _, run = plain_run(optimizer=optimizer, schedule=one_cycle)
+    assert len(run().momentum) == 6

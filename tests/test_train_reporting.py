@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 
 from lrcourse.batching import Batches
-from lrcourse.train import History, accuracy, evaluate, fit, loop, progress
+from lrcourse.train import History, accuracy, evaluate, fit, progress
 
 matplotlib.use("Agg")
 
@@ -153,7 +153,7 @@ def test_tensorboard_receives_rate_loss_and_norm(monkeypatch, tmp_path):
         def close(self):
             logged.append("closed")
 
-    monkeypatch.setattr(loop, "summary_writer", lambda log_dir: FakeWriter())
+    monkeypatch.setattr(progress, "summary_writer", lambda log_dir: FakeWriter())  # the log lives there
     _, history = small_run(progress=False, tensorboard_dir=tmp_path)
     assert {tag for tag, _ in logged[:-1]} == {"train/lr", "train/loss", "train/grad_norm", "val/loss", "val/accuracy"}
     assert [step for tag, step in logged[:-1] if tag == "train/loss"] == history.step

@@ -15,7 +15,10 @@ class History:
     ``grad_norm[i]`` the global gradient norm before clipping. ``val`` holds one
     dictionary per epoch (``epoch``, ``step`` and the metrics of
     :func:`~lrcourse.train.evaluate`). ``diverged`` is the message if training
-    stopped on divergence, else ``None``.
+    stopped on divergence, else ``None``; ``stopped`` is the message if an
+    ``on_epoch_end`` callback (such as :class:`~lrcourse.train.EarlyStopping`)
+    stopped it. ``momentum[i]`` is the momentum (or beta1) of update
+    ``i``, recorded only when the schedule sets it.
 
     >>> h = History()
     >>> h.record_step(step=0, epoch=0, lr=0.1, loss=2.0, grad_norm=1.5)
@@ -35,14 +38,20 @@ class History:
     grad_norm: list[float] = field(default_factory=list)
     val: list[dict] = field(default_factory=list)
     diverged: str | None = None
+    momentum: list[float] = field(default_factory=list)
+    stopped: str | None = None
 
-    def record_step(self, *, step: int, epoch: int, lr: float, loss: float, grad_norm: float) -> None:
-        """Append one optimizer step."""
+    def record_step(
+        self, *, step: int, epoch: int, lr: float, loss: float, grad_norm: float, momentum: float | None = None
+    ) -> None:
+        """Append one optimizer step (its momentum too, when the schedule sets one)."""
         self.step.append(step)
         self.epoch.append(epoch)
         self.lr.append(lr)
         self.loss.append(loss)
         self.grad_norm.append(grad_norm)
+        if momentum is not None:
+            self.momentum.append(momentum)
 
     def record_validation(self, *, epoch: int, step: int, metrics: dict[str, float]) -> None:
         """Append the validation metrics measured at the end of ``epoch`` (after ``step`` updates)."""
@@ -78,20 +87,20 @@ class History:
         return "\n".join("".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells)
 
     def plot(self, key: str = "loss", ax=None):
-        """Draw one per-step series (``"loss"``, ``"lr"`` or ``"grad_norm"``) against the step.
+        """Draw one per-step series (``"loss"``, ``"lr"``, ``"grad_norm"`` or ``"momentum"``) against the step.
 
         >>> ax = History(step=[0, 1], loss=[2.0, 1.0]).plot()
         >>> ax.get_xlabel(), ax.get_yscale()
         ('step', 'log')
         """
-        if key not in ("loss", "lr", "grad_norm"):
-            raise ValueError(f"key must be 'loss', 'lr' or 'grad_norm', not {key!r}")
+        if key not in ("loss", "lr", "grad_norm", "momentum"):
+            raise ValueError(f"key must be 'loss', 'lr', 'grad_norm' or 'momentum', not {key!r}")
         import matplotlib.pyplot as plt  # only plotting needs Matplotlib
 
         ax = ax if ax is not None else plt.figure(figsize=(5, 3.5)).add_subplot()
         values = getattr(self, key)
-        positive = all(v > 0 for v in values if math.isfinite(v))
-        ax.plot(self.step, values, linewidth=1)
+        positive = all(v > 0 for v in values if math.isfinite(v)) and key != "momentum"
+        ax.plot(self.step[: len(values)], values, linewidth=1)
         ax.set(xlabel="step", ylabel=key.replace("_", " "), yscale="log" if positive else "linear")
         return ax
 
@@ -101,7 +110,7 @@ class History:
 
     @classmethod
     def from_state_dict(cls, state: dict) -> History:
-        """The inverse of :meth:`state_dict`.
+        """The inverse of :meth:`state_dict` (a checkpoint from before ``momentum`` and ``stopped`` loads too).
 
         >>> h = History(step=[0], loss=[1.0])
         >>> History.from_state_dict(h.state_dict()) == h

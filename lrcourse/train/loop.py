@@ -15,10 +15,9 @@ from lrcourse.train import distributed
 from lrcourse.train.evaluate import evaluate
 from lrcourse.train.history import History
 from lrcourse.train.precision import Precision
-from lrcourse.train.progress import progress_bar
+from lrcourse.train.progress import RunLog
 from lrcourse.train.rates import RateDriver
 from lrcourse.train.step import check_clipping
-from lrcourse.train.tensorboard import summary_writer
 from lrcourse.train.trainer import Position, Trainer, check_resumable
 
 
@@ -52,6 +51,8 @@ def fit(
     checkpoint_every: int | None = None,
     resume_from: str | Path | None = None,
     tensorboard_dir: str | Path | None = None,
+    on_epoch_end: Callable[[History], bool | None] | None = None,
+    divergence_reference: float | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_batches``; return the :class:`History`.
 
@@ -78,6 +79,15 @@ def fit(
     - an exception (``KeyboardInterrupt`` included) leaves the steps recorded so far
       on it as ``error.history``; a schedule rate that is not a finite number >= 0 is
       a ``ValueError`` naming the step, raised before that update.
+    - ``divergence_reference``: the loss that ``divergence_factor`` multiplies, when
+      fitting in pieces (pass the first call's ``history.loss[0]``); by default the
+      first loss of this run (of the saved run, when resuming).
+    - ``on_epoch_end``: called with the history after each epoch (after validation
+      and the checkpoint); returning ``True`` stops training, with the reason in
+      ``history.stopped``. :class:`~lrcourse.train.EarlyStopping` is one.
+    - ``schedule`` may be :func:`lrcourse.schedules.attach`'s scheduler, which can also
+      drive momentum and any other hyperparameter; the history then records the
+      momentum of each update in ``history.momentum`` (as it does for ``OneCycleLR``).
     - ``tensorboard_dir``: also log rate, loss and gradient norm there (needs ``tensorboard``).
     - several workers (``torchrun``, see :mod:`~lrcourse.train.distributed`): pass
       the model wrapped by ``distributed.wrap`` and batches cut by
@@ -94,13 +104,19 @@ def fit(
     (80, True)
     """
     _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every)
+    _check_callbacks(on_epoch_end, divergence_reference)
     check_clipping(clip_norm, clip_value)
     _check_parallel(model)
     _check_data(train_batches, val_data)
     main = distributed.is_main()
     device = next(model.parameters()).device
     trainer = Trainer(model, loss_fn, optimizer, RateDriver(schedule, optimizer), Precision(mixed_precision, device))
-    trainer.set_limits(clip_norm=clip_norm, clip_value=clip_value, divergence_factor=divergence_factor)
+    trainer.set_limits(
+        clip_norm=clip_norm,
+        clip_value=clip_value,
+        divergence_factor=divergence_factor,
+        divergence_reference=divergence_reference,
+    )
     history, position, saved = History(), Position(), None
     if main and checkpoint is not None:
         ckpt.check_writable(checkpoint)
@@ -111,19 +127,26 @@ def fit(
     if main and checkpoint is not None:
         ckpt.check_loadable(trainer.state_dict(history, position))  # refused now, not at resume
     total = _total_steps(train_batches, epochs, accumulate)
-    log = _Log(total, position.step, progress and main, tensorboard_dir if main else None)
+    log = RunLog(total, position.step, progress and main, tensorboard_dir if main else None)
     try:
         for epoch in range(position.epoch, epochs):
             model.train()
             batches, trainer.epoch_rng = _epoch_batches(train_batches, epoch, position, saved)
             saved = None  # only the first epoch after resuming replays saved generator states
             for group in _groups(batches, accumulate):
-                lr, loss, grad_norm, problem = trainer.update(group, position.step, history)
-                history.record_step(step=position.step, epoch=epoch, lr=lr, loss=loss, grad_norm=grad_norm)
-                log.step(position.step, lr=lr, loss=loss, grad_norm=grad_norm)
-                if problem is not None:
-                    where = f"step {position.step} (epoch {epoch}) with lr={lr:.3g}"
-                    return _stop(history, f"training diverged at {where}: {problem}")
+                done = trainer.update(group, position.step, history)
+                history.record_step(
+                    step=position.step,
+                    epoch=epoch,
+                    lr=done.lr,
+                    loss=done.loss,
+                    grad_norm=done.grad_norm,
+                    momentum=done.momentum,
+                )
+                log.step(position.step, lr=done.lr, loss=done.loss, grad_norm=done.grad_norm)
+                if done.problem is not None:
+                    where = f"step {position.step} (epoch {epoch}) with lr={done.lr:.3g}"
+                    return _stop(history, f"training diverged at {where}: {done.problem}")
                 position.step, position.batches_done = position.step + 1, position.batches_done + len(group)
                 if main and checkpoint is not None and checkpoint_every and position.step % checkpoint_every == 0:
                     ckpt.save(checkpoint, trainer.state_dict(history, position))
@@ -136,6 +159,9 @@ def fit(
             position = Position(step=position.step, epoch=epoch + 1, batches_done=0)
             if main and checkpoint is not None:
                 ckpt.save(checkpoint, trainer.state_dict(history, position))
+            if on_epoch_end is not None and on_epoch_end(history):
+                history.stopped = f"on_epoch_end asked to stop after epoch {epoch}"
+                return history
         return history
     except BaseException as error:
         _keep_history(error, history)
@@ -178,35 +204,6 @@ def _total_steps(train_batches, epochs: int, accumulate: int) -> int | None:
         return epochs * math.ceil(len(train_batches) / accumulate)
     except TypeError:  # an iterable without a length: the bar counts without a total
         return None
-
-
-class _Log:
-    """Where a run reports: the progress bar and, if asked for, TensorBoard."""
-
-    def __init__(self, total_steps: int | None, done: int, progress: bool, tensorboard_dir: str | Path | None):
-        self.writer = summary_writer(tensorboard_dir) if tensorboard_dir is not None else None
-        self.bar = progress_bar(total_steps, enabled=progress)
-        self.bar.update(done)
-
-    def step(self, step: int, **values: float) -> None:
-        if not self.bar.disable:
-            self.bar.set_postfix(loss=f"{values['loss']:.4g}", lr=f"{values['lr']:.3g}", refresh=False)
-            self.bar.update()
-        if self.writer is not None:
-            for name, value in values.items():
-                self.writer.add_scalar(f"train/{name}", value, step)
-
-    def validation(self, step: int, metrics: dict[str, float]) -> None:
-        if not self.bar.disable:
-            self.bar.write("  ".join([f"step {step}"] + [f"val_{name} {value:.4g}" for name, value in metrics.items()]))
-        if self.writer is not None:
-            for name, value in metrics.items():
-                self.writer.add_scalar(f"val/{name}", value, step)
-
-    def close(self) -> None:
-        self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _stop(history: History, message: str) -> History:
@@ -266,6 +263,18 @@ def _check_data(train_batches, val_data) -> None:
             )
     elif hasattr(val_data, "__len__") and len(val_data) == 0:
         raise ValueError("val_data is empty: give (inputs, targets) tensors or at least one batch, or None")
+
+
+def _check_callbacks(on_epoch_end, divergence_reference) -> None:
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise ValueError(f"on_epoch_end must be a callable history -> bool or None, not {on_epoch_end!r}")
+    if divergence_reference is not None and not (
+        isinstance(divergence_reference, int | float) and 0 < divergence_reference < math.inf
+    ):
+        raise ValueError(
+            f"divergence_reference must be a positive finite loss (such as history.loss[0]) or None, "
+            f"not {divergence_reference!r}"
+        )
 
 
 def _check_arguments(epochs, accumulate, divergence_factor, checkpoint_every) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from lrcourse.schedules._base import rate_at
-from lrcourse.schedules.adapter import assign
+from lrcourse.schedules.adapter import Scheduler, assign
 
 
 class RateDriver:
@@ -71,6 +71,26 @@ class RateDriver:
                     "number >= 0; fix the schedule (or stop training before that step)"
                 )
         return rates[0]
+
+    def momentum(self) -> float | None:
+        """The momentum (or beta1) of the first group when the schedule sets it, else ``None``.
+
+        It sets it when it is :func:`~lrcourse.schedules.attach`'s scheduler with a
+        ``momentum`` schedule, or a torch scheduler that cycles momentum (``OneCycleLR``).
+
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
+        >>> RateDriver(lambda step: 0.1, opt).momentum() is None
+        True
+        >>> RateDriver(torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10), opt).momentum()
+        0.95
+        """
+        schedule = self.schedule
+        sets = isinstance(schedule, Scheduler) and schedule.momenta is not None
+        if not (sets or getattr(schedule, "cycle_momentum", False)):
+            return None
+        group = self.optimizer.param_groups[0]
+        value = group["betas"][0] if "betas" in group else group.get("momentum")
+        return None if value is None else float(value)
 
     def after_update(self) -> None:
         """Advance an LRScheduler by one update."""

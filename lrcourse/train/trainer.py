@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -38,15 +39,25 @@ class Position:
     batches_done: int = 0
 
 
+class Update(NamedTuple):
+    """What one update did: its rate (and momentum, when scheduled), loss, gradient norm, and any problem."""
+
+    lr: float
+    momentum: float | None
+    loss: float
+    grad_norm: float
+    problem: str | None
+
+
 class Trainer:
     """The model, loss, optimizer, rates and precision of one run, and the update they make together.
 
     >>> model = torch.nn.Linear(1, 1); opt = torch.optim.SGD(model.parameters(), lr=0.1)
     >>> trainer = Trainer(model, torch.nn.functional.mse_loss, opt, RateDriver(None, opt),
     ...                   Precision(False, torch.device("cpu")))
-    >>> lr, loss, grad_norm, problem = trainer.update([(torch.ones(4, 1), torch.zeros(4, 1))], 0, History())
-    >>> lr, problem
-    (0.1, None)
+    >>> done = trainer.update([(torch.ones(4, 1), torch.zeros(4, 1))], 0, History())
+    >>> done.lr, done.momentum, done.problem
+    (0.1, None, None)
     """
 
     def __init__(self, model, loss_fn, optimizer, rates: RateDriver, precision: Precision):
@@ -56,35 +67,49 @@ class Trainer:
         self.clip_norm: float | None = None
         self.clip_value: float | None = None
         self.divergence_factor: float | None = None
+        self.divergence_reference: float | None = None
         self.epoch_rng: dict | None = None  # the generators as they were when the current epoch began
 
-    def set_limits(self, *, clip_norm: float | None, clip_value: float | None, divergence_factor: float | None) -> None:
-        """Set the clipping thresholds and the loss ratio that counts as divergence."""
+    def set_limits(
+        self,
+        *,
+        clip_norm: float | None,
+        clip_value: float | None,
+        divergence_factor: float | None,
+        divergence_reference: float | None = None,
+    ) -> None:
+        """Set the clipping thresholds, the loss ratio that counts as divergence and the loss it is taken of
+        (``None``: the first loss in the history)."""
         self.clip_norm, self.clip_value, self.divergence_factor = clip_norm, clip_value, divergence_factor
+        self.divergence_reference = divergence_reference
 
-    def update(self, micro_batches: list, step: int, history: History) -> tuple[float, float, float, str | None]:
-        """Compute, check and apply update ``step``; return its rate, loss, gradient norm and any problem."""
+    def update(self, micro_batches: list, step: int, history: History) -> Update:
+        """Compute, check and apply update ``step``; say what it did."""
         self.optimizer.zero_grad(set_to_none=True)
         loss = accumulate_gradients(self.model, self.loss_fn, micro_batches, self.precision)
         self.precision.unscale_(self.optimizer)  # clip and measure the true gradient, not the scaled one
         norm = clip_gradients(self.parameters, clip_norm=self.clip_norm, clip_value=self.clip_value)
-        lr = self.rates.before_update(step)
+        lr, momentum = self.rates.before_update(step), self.rates.momentum()
         losses = distributed.all_mean(torch.stack([loss, norm.to(loss)]))  # workers agree on the loss
         loss_value, norm_value = losses.tolist()  # the one host sync of the step
-        problem = self._problem(loss_value, norm_value, history.loss[0] if history.loss else loss_value)
+        reference = self.divergence_reference
+        if reference is None:
+            reference = history.loss[0] if history.loss else loss_value
+        problem = self._problem(loss_value, norm_value, reference)
         if problem is None:
             self.precision.step(self.optimizer)
             self.rates.after_update()
-        return lr, loss_value, norm_value, problem
+        return Update(lr, momentum, loss_value, norm_value, problem)
 
-    def _problem(self, loss: float, grad_norm: float, first_loss: float) -> str | None:
+    def _problem(self, loss: float, grad_norm: float, reference: float) -> str | None:
         if not math.isfinite(loss):
             return f"the loss is {loss}"
         if not math.isfinite(grad_norm) and self.precision.scaler is None:  # with a scaler: a skipped step
             return f"the gradient norm is {grad_norm}"
         factor = self.divergence_factor
-        if factor is not None and first_loss > 0 and loss > factor * first_loss:
-            return f"the loss {loss:.4g} exceeds {factor:g} times the first loss {first_loss:.4g}"
+        if factor is not None and reference > 0 and loss > factor * reference:
+            first = "the first loss" if self.divergence_reference is None else "divergence_reference"
+            return f"the loss {loss:.4g} exceeds {factor:g} times {first} {reference:.4g}"
         return None
 
     def state_dict(self, history: History, position: Position) -> dict:
