@@ -411,3 +411,18 @@ def test_cuda_step_does_not_synchronize(name):
         finally:
             torch.cuda.set_sync_debug_mode("default")
         assert all(s.device == theta.device for s in opt.state[theta].values() if isinstance(s, torch.Tensor))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device here")
+@pytest.mark.parametrize("name", NAMES)
+def test_cuda_step_with_a_cpu_tensor_lr_does_not_synchronize(name):
+    """As torch: a 0-d CPU tensor rate is read as a number on the host, never a device sync."""
+    theta = nn.Parameter(torch.randn(1000, device="cuda"))
+    opt = getattr(ours, name)([theta], lr=torch.tensor(1e-3))
+    for _ in range(3):
+        theta.grad = torch.randn_like(theta)
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            opt.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
