@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 ALLOWED = tomllib.loads((Path(__file__).parent / "typed_numbers.toml").read_text())
