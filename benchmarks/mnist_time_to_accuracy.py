@@ -46,7 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: config.seeds(5)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--target", type=float, default=0.99, help="final test accuracy to count (default 0.99)")
-    parser.add_argument("--eval-every", type=int, default=None, help="updates between evaluations (default half an epoch, rounded up)")
+    parser.add_argument(
+        "--eval-every", type=int, default=None, help="updates between evaluations (default half an epoch, rounded up)"
+    )
     parser.add_argument("--train-size", type=int, default=None, help="first N training images (default all)")
     parser.add_argument("--no-article", action="store_true", help="skip the article's recipe (a recipe search)")
     fast = recipes.FAST
