@@ -4,6 +4,7 @@ zero_grad, sparse and complex gradients, and no host sync in the step."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import warnings
 
@@ -189,6 +190,34 @@ def test_an_older_state_dict_missing_group_keys_takes_them_from_the_defaults(nam
             opt.step()
         runs.append(theta)
     torch.testing.assert_close(*runs, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_loaded_or_copied_optimizer_keeps_the_groups_and_defaults_as_saved_as_in_torch(name):
+    """As torch's test_state_dict_deterministic: torch's ``__setstate__`` adds ``differentiable`` to
+    the defaults, an option these optimizers do not take; it must not reach the groups either."""
+    for theta, opt in pair(name, lr=0.01):
+        loss_of(theta).backward()
+        opt.step()
+        saved, defaults = opt.state_dict(), dict(opt.defaults)
+        fresh = type(opt)([nn.Parameter(theta.detach().clone())], lr=0.01)
+        fresh.load_state_dict(copy.deepcopy(saved))
+        for again in (fresh, copy.deepcopy(opt)):
+            assert again.state_dict()["param_groups"] == saved["param_groups"]
+            assert again.defaults == defaults
+
+
+def test_adamw_loading_an_adam_state_dict_stays_decoupled_as_in_torch():
+    """As torch's test_adamw_serialization: AdamW's decay is decoupled whatever its state_dict says."""
+    for library in (torch.optim, ours):
+        theta = nn.Parameter(torch.ones(3))
+        adam_state = library.Adam([theta], weight_decay=0.1).state_dict()
+        adamw = library.AdamW([theta], weight_decay=0.1)
+        adamw.load_state_dict(adam_state)
+        assert adamw.param_groups[0]["decoupled_weight_decay"] is True, library.__name__
+        adam = library.Adam([theta])
+        adam.load_state_dict(library.AdamW([theta]).state_dict())
+        assert adam.param_groups[0]["decoupled_weight_decay"] is True, library.__name__
 
 
 def test_a_torch_state_dict_loaded_into_ours_points_to_interop():

@@ -119,8 +119,9 @@ class AdamW(Adam):
     with :math:`m_t, v_t, \hat m_t, \hat v_t` as in :class:`Adam`, computed from the
     gradient alone: the decay shrinks :math:`\theta` at a rate that the scaling by
     :math:`\sqrt{\hat v_t}` does not distort, unlike L2 regularisation in Adam. The
-    state is Adam's. A non-finite gradient is used as it is: checking is left to the
-    caller.
+    state is Adam's; a ``state_dict`` saved by :class:`Adam` loads with the decay still
+    decoupled, as in ``torch.optim.AdamW``. A non-finite gradient is used as it is: checking
+    is left to the caller.
 
     >>> import torch
     >>> theta = torch.tensor([1.0, -2.0], requires_grad=True)
@@ -145,3 +146,8 @@ class AdamW(Adam):
         super().__init__(
             params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, fused=fused, decoupled_weight_decay=True
         )
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:  # as torch.optim.AdamW: even loading Adam's state_dict, decay is decoupled
+            group["decoupled_weight_decay"] = True

@@ -36,7 +36,8 @@ class Optimizer(torch.optim.Optimizer):
     As in ``torch.optim``: ``lr`` may be a one-element tensor (a scheduler then moves it in
     place), used as a number by the update with no host sync added; a parameter whose rule
     keeps no state (plain SGD) gets no entry in ``state``; and a ``state_dict`` whose groups
-    lack a hyperparameter (saved before it existed) loads with the optimizer's default for it.
+    lack a hyperparameter (saved before it existed) loads with the optimizer's default for it,
+    and comes back out of ``state_dict()`` as it went in (so does a ``deepcopy``).
     A ``state_dict`` of the ``torch.optim`` namesake is refused with a pointer to
     :mod:`lrcourse.interop`, which converts it.
     """
@@ -75,6 +76,9 @@ class Optimizer(torch.optim.Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        # torch's __setstate__ adds differentiable=False to the defaults: an option these optimizers
+        # do not take, which must not reach the groups (a loaded state_dict would gain a key)
+        self.defaults.pop("differentiable", None)
         for group in self.param_groups:  # a state_dict from before a hyperparameter existed
             for key, value in self.defaults.items():
                 group.setdefault(key, value)
