@@ -179,3 +179,21 @@ def test_what_the_fast_path_refuses():
     sparse.grad = torch.ones(3).to_sparse()
     with pytest.raises(RuntimeError, match="sparse"):
         optim.SGD([sparse], lr=0.1, fused=True).step()
+
+
+@pytest.mark.parametrize("library", [torch.optim, optim], ids=["torch", "lrcourse"])
+def test_parameters_on_meta_are_refused_then_stepped_once_materialised_as_in_torch(library):
+    """As torch's test_fused_error_on_params_on_meta: a model built on the meta device (no data)
+    is refused with a clear error, and a later step, after ``to_empty``, raises nothing."""
+    with torch.device("meta"):
+        net = nn.Linear(2, 3)
+    opt = library.SGD(net.parameters(), lr=0.1, momentum=0.9, fused=True)
+    for p in net.parameters():
+        p.grad = torch.ones_like(p)
+    with pytest.raises(RuntimeError, match="`fused=True` requires all the params to be floating point Tensors"):
+        opt.step()
+    opt.zero_grad(set_to_none=True)
+    net.to_empty(device="cpu")
+    for p in net.parameters():
+        p.grad = torch.ones_like(p)
+    opt.step()

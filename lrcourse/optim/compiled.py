@@ -188,14 +188,23 @@ class Flat:
 
 
 def check(params: list[torch.Tensor]) -> None:
-    """The fast path takes real floating-point parameters with dense gradients.
+    """The fast path takes real floating-point parameters that hold data, with dense gradients.
 
     >>> check([torch.zeros(2, dtype=torch.complex64)])
     Traceback (most recent call last):
     ...
     RuntimeError: fused=True needs real floating-point parameters, got torch.complex64
+    >>> check([torch.zeros(2, device="meta")])
+    Traceback (most recent call last):
+    ...
+    RuntimeError: `fused=True` requires all the params to be floating point Tensors that hold data, ...
     """
     for p in params:
+        if p.is_meta:  # as torch's fused optimizers (whose words begin the message): nothing to compute on
+            raise RuntimeError(
+                "`fused=True` requires all the params to be floating point Tensors that hold data, "
+                "not on the meta device: materialise the model first (e.g. model.to_empty(device=...))"
+            )
         if not p.is_floating_point():
             raise RuntimeError(f"fused=True needs real floating-point parameters, got {p.dtype}")
         if p.grad is not None and p.grad.is_sparse:
