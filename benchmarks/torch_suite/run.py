@@ -35,6 +35,7 @@ import argparse
 import collections
 import inspect
 import os
+import re
 import sys
 import types
 import unittest
@@ -119,6 +120,44 @@ def _without_flags(error_inputs_func, name: str, left_out: list[str]):
     return error_inputs
 
 
+def check_error_inputs() -> list[str]:
+    """Each error input of ``optim_db`` on its own (``test_errors`` stops at the first that fails).
+
+    Returns one line per input whose error differs from torch's: the exception type and the
+    point where it is raised (construction or step) are checked apart from the message.
+    """
+    import warnings
+
+    import torch
+    from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db
+
+    differ = []
+    for info in optim_db:
+        for error_input in info.optim_error_inputs_func(device="cpu", dtype=torch.float32):
+            sample, expected = error_input.optimizer_error_input, error_input.error_type
+            raised: BaseException | None = None
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    optimizer = info.optim_cls(sample.params, **sample.kwargs)
+                    if error_input.error_on == OptimizerErrorEnum.STEP_ERROR:
+                        optimizer.step()
+                except Exception as error:
+                    raised = error
+            if issubclass(expected, Warning):
+                got = [w.message for w in caught if issubclass(w.category, expected)]
+                raised = got[0] if got else raised
+            if isinstance(raised, expected) and re.search(error_input.error_regex, str(raised)):
+                continue
+            kind = "same type, other message" if isinstance(raised, expected) else "DIFFERENT TYPE"
+            differ.append(
+                f"{info.name}: {sample.desc}: {kind}: torch /{error_input.error_regex}/, ours {raised!r}"
+                if raised is not None
+                else f"{info.name}: {sample.desc}: NOT RAISED (torch: {expected.__name__})"
+            )
+    return differ
+
+
 class Tally:
     """A pytest plugin that counts outcomes per test and per optimizer."""
 
@@ -138,9 +177,7 @@ class Tally:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             outcome = report.outcome
             name = report.nodeid.rsplit("::", 1)[-1]
-            test = name.split("_cpu")[0]
-            for optimizer in self.optimizers:
-                test = test.replace(f"_{optimizer}", "") if f"_{optimizer}_" in name else test
+            test = re.sub(rf"_(?:{'|'.join(self.optimizers)})_cpu_\w+$", "", name)  # less optimizer, device, dtype
             self.outcomes[outcome] += 1
             self.by_test[test][outcome] += 1
             if outcome == "failed":
@@ -192,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {line}")
     print(f"deselected (test torch.optim itself): {', '.join(TORCH_ONLY_TESTS)}\n")
     print(tally.summary())
+    differ = check_error_inputs()
+    print(f"\nerror inputs checked one by one: {len(differ)} differ from torch's")
+    for line in differ:
+        print(f"  {line}")
     return int(code)
 
 
