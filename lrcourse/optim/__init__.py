@@ -12,6 +12,30 @@ The state of a parameter is named in the book's symbols (``m``, ``v``, ``t``, ..
 a ``state_dict`` saved by one of these loads into the same class here, not into
 ``torch.optim``'s.
 
+**Differences from torch.optim.** PyTorch's own optimizer tests (its ``test/test_optim.py``,
+run against these classes by ``benchmarks/torch_suite``) fail on these alone, each deliberate:
+
+* *Error messages.* A bad argument raises the exception ``torch.optim`` raises, at the same
+  point (construction), in the course's words: they name the argument, its allowed range and
+  an example (``momentum must be >= 0, got -0.5`` where torch says ``Invalid momentum value:
+  -0.5``). Code that matches torch's wording does not match these: 24 of torch's 64 error
+  cases (two to five per optimizer), so its ``test_errors`` fails for all eight.
+* *Implementation flags.* ``foreach``, ``capturable`` and ``differentiable`` choose among
+  torch's kernels, not the update; they are not taken (a ``TypeError``, like any unknown
+  keyword): each class has its one readable loop. ``fused`` is offered by :class:`Adam`,
+  :class:`AdamW` and :class:`SGD` only. The 108 tests of torch's suite that exist for these
+  flags (on CPU or CUDA) do not apply.
+* *State.* Named in the book's symbols (above), with the step count ``t`` a Python ``int``
+  (read with no host sync), where torch keeps a tensor ``step``. A ``torch.optim``
+  ``state_dict`` is refused with a pointer to :mod:`lrcourse.interop`, which converts it both
+  ways. Code that expects every state value to be a tensor sees an ``int``: torch's
+  ``test_fused_matches_forloop`` (Adam and AdamW, four dtypes) stops there, though the
+  parameters and every state tensor match.
+* *Gradients under* ``fused=True``. Each ``.grad`` becomes a view of one flat buffer: the first
+  step copies the gradient in (the caller's tensor is read, never written) and puts the view in
+  its place, so ``p.grad`` is another tensor after that step, where torch keeps the same one
+  (torch's ``test_grads_are_never_inplaced_into`` reads the new tensor's version counter).
+
 >>> import torch
 >>> from lrcourse import optim
 >>> theta = torch.nn.Parameter(torch.ones(3))
