@@ -182,7 +182,7 @@ def test_what_the_fast_path_refuses():
 
 
 @pytest.mark.parametrize("library", [torch.optim, optim], ids=["torch", "lrcourse"])
-def test_parameters_on_meta_are_refused_then_stepped_once_materialised_as_in_torch(library):
+def test_fused_parameters_on_meta_are_refused_as_in_torch(library):
     """As torch's test_fused_error_on_params_on_meta: a model built on the meta device (no data)
     is refused with a clear error, and a later step, after ``to_empty``, raises nothing."""
     with torch.device("meta"):
