@@ -66,6 +66,9 @@ class Claim:
     holds: bool
     statement: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "holds", bool(self.holds))  # a NumPy bool would break `assert claim`
+
     def __bool__(self) -> bool:
         return self.holds
 

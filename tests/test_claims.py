@@ -81,3 +81,11 @@ def test_a_claim_prints_its_numbers():
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_numpy_margins_and_values_give_a_plain_bool():
+    import numpy as np
+
+    claim = claims.beats_by(np.array([3.0, 4.0, 5.0]), np.zeros(3), np.float64(0.5), better="higher")
+    assert claim.holds is True and bool(claim)
+    assert claims.at_least(np.array([1.0, 1.1]), np.float32(0.5)).holds is True
