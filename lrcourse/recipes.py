@@ -108,6 +108,8 @@ class Recipe:
         >>> [round(s(t), 3) for t in range(4)]
         [0.0, 0.5, 1.0, 0.5]
         """
+        if not isinstance(steps_per_epoch, int) or isinstance(steps_per_epoch, bool) or steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be a positive int, not {steps_per_epoch!r}")
         total = self.epochs * steps_per_epoch
         if self.schedule == "constant":
             return schedules.constant(self.lr)
@@ -117,7 +119,12 @@ class Recipe:
             return schedules.cosine(self.lr, total_steps=total)
         if self.schedule == "one_cycle":
             return schedules.one_cycle(self.lr, total_steps=total, pct_start=self.warmup)
-        ramp = max(1, round(self.warmup * total))
+        if total < 2:
+            raise ValueError(
+                f"a warmup followed by a cosine needs at least 2 updates, but this recipe has {total} "
+                f"({self.epochs} epochs of {steps_per_epoch}): use more data, a smaller batch or another schedule"
+            )
+        ramp = min(max(1, round(self.warmup * total)), total - 1)  # leave the cosine at least one update
         return schedules.warmup(schedules.cosine(self.lr, total_steps=total - ramp), warmup_steps=ramp)
 
     def rates(self, steps_per_epoch: int) -> list[float]:

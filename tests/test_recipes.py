@@ -148,3 +148,13 @@ def test_only_the_first_piece_tests_the_loss_ratio(tiny, monkeypatch):
     monkeypatch.setattr(recipes, "fit", spy)
     timed_train(ARTICLE.with_(epochs=1, batch_size=16), *tiny, eval_every=1)
     assert factors == [100.0, None, None]
+
+
+def test_warmup_cosine_on_tiny_data_keeps_a_cosine_step_or_says_why():
+    # one epoch of 2 updates with a warmup of 0.9 used to leave the cosine 0 updates (issue 20, defect 8)
+    rates = Recipe("sgd", 0.1, batch_size=64, epochs=1, schedule="warmup_cosine", warmup=0.9).rates(2)
+    assert len(rates) == 2 and rates[0] == 0.0
+    with pytest.raises(ValueError, match="at least 2 updates"):
+        Recipe("sgd", 0.1, batch_size=64, epochs=1, schedule="warmup_cosine").rates(1)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        Recipe("sgd", 0.1, batch_size=64, epochs=1).rates(0)
