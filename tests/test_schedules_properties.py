@@ -109,7 +109,9 @@ def test_rates_stay_within_bounds(case, steps):
 @given(bounded(), steps_arrays)
 def test_one_step_and_an_array_agree(case, steps):
     schedule, _ = case
-    assert schedule(steps).tolist() == [schedule(int(k)) for k in steps]
+    # NumPy's array power and Python's float power may round the last bit differently
+    # (Polynomial with power 1/3 gave 0.13142460766371922 against 0.1314246076637191)
+    np.testing.assert_allclose(schedule(steps), [schedule(int(k)) for k in steps], rtol=4 * np.finfo(float).eps, atol=0)
 
 
 base_schedules = st.one_of(
