@@ -427,12 +427,9 @@ def test_step_reads_no_tensor_value_on_the_host(name, monkeypatch):
                 opt.step()
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device here")
-@pytest.mark.parametrize("name", NAMES)
-def test_cuda_step_does_not_synchronize(name):
-    theta = nn.Parameter(torch.randn(1000, device="cuda"))
-    opt = getattr(ours, name)([theta])
-    for _ in range(3):
+def step_under_sync_errors(opt, theta, steps=3):
+    """Take ``steps`` steps on random gradients with CUDA's sync debug mode set to raise; the state stays on device."""
+    for _ in range(steps):
         theta.grad = torch.randn_like(theta)
         torch.cuda.set_sync_debug_mode("error")
         try:
@@ -444,14 +441,16 @@ def test_cuda_step_does_not_synchronize(name):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device here")
 @pytest.mark.parametrize("name", NAMES)
+def test_cuda_step_does_not_synchronize(name):
+    theta = nn.Parameter(torch.randn(1000, device="cuda"))
+    opt = getattr(ours, name)([theta])
+    step_under_sync_errors(opt, theta)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device here")
+@pytest.mark.parametrize("name", NAMES)
 def test_cuda_step_with_a_cpu_tensor_lr_does_not_synchronize(name):
     """As torch: a 0-d CPU tensor rate is read as a number on the host, never a device sync."""
     theta = nn.Parameter(torch.randn(1000, device="cuda"))
     opt = getattr(ours, name)([theta], lr=torch.tensor(1e-3))
-    for _ in range(3):
-        theta.grad = torch.randn_like(theta)
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            opt.step()
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
+    step_under_sync_errors(opt, theta)
