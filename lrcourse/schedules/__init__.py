@@ -11,6 +11,7 @@ schedule does. :func:`attach` drives a torch optimizer with schedules, and
   :func:`exponential`, :func:`cosine`, :func:`polynomial`, :func:`inverse_sqrt`
 - cycles: :func:`cosine_restarts`, :func:`cyclic`, :func:`one_cycle`
 - combinators: :func:`warmup`, :func:`join`
+- cooldown: :func:`wsd` (warmup-stable-decay), :func:`cooldown_branches`, :func:`run_cooldowns`
 - :class:`ReduceOnPlateau`, :func:`attach`, :func:`plot`, :func:`steps_per_epoch`, :func:`epochs_to_steps`
 
 >>> import numpy as np
@@ -23,6 +24,7 @@ schedule does. :func:`attach` drives a torch optimizer with schedules, and
 from lrcourse.schedules._base import Schedule, values
 from lrcourse.schedules.adapter import Scheduler, attach
 from lrcourse.schedules.combinators import Join, Warmup, join, warmup
+from lrcourse.schedules.cooldown import WSD, Branch, CooldownPlan, cooldown_branches, run_cooldowns, wsd
 from lrcourse.schedules.cycles import (
     CosineRestarts,
     Cyclic,
@@ -68,6 +70,9 @@ __all__ = [
     "one_cycle",
     "warmup",
     "join",
+    "wsd",
+    "cooldown_branches",
+    "run_cooldowns",
     "ReduceOnPlateau",
     "attach",
     "plot",
@@ -90,6 +95,9 @@ __all__ = [
     "OneCycleMomentum",
     "Warmup",
     "Join",
+    "WSD",
+    "Branch",
+    "CooldownPlan",
     "PlateauScaled",
     "Scheduler",
 ]
