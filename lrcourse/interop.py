@@ -20,6 +20,22 @@ NAdam      as Adam, and ``mu_product`` -> ``mu_product`` (a float here, a tensor
 RAdam      as Adam
 =========  ====================================================================
 
+Four have no ``torch.optim`` namesake; their references are PyPI packages, and the same
+functions convert to and from them (:data:`REFERENCES` names each):
+
+=================  ==========================================================================
+optimizer          ours -> the reference's
+=================  ==========================================================================
+Lion               ``m`` -> ``exp_avg`` (``lion_pytorch.Lion``)
+SGDScheduleFree    ``z`` -> ``z`` (``schedulefree.SGDScheduleFree``)
+AdamWScheduleFree  ``z`` -> ``z``, ``v`` -> ``exp_avg_sq`` (``schedulefree.AdamWScheduleFree``)
+Prodigy            ``t`` -> ``step`` (an ``int`` in both), ``s`` -> ``s``, ``x0`` -> ``p0``,
+                   ``m`` -> ``exp_avg``, ``v`` -> ``exp_avg_sq`` (``prodigyopt.Prodigy``)
+=================  ==========================================================================
+
+The schedule-free pair and Prodigy keep their running numbers (the step count ``k``, the
+averaging weights, the estimate ``d``) in ``param_groups``, under the reference's names.
+
 :func:`to_torch` and :func:`from_torch` convert whole state dicts; :func:`torch_state_dict`
 and :func:`load_torch_state_dict` do it for an optimizer of ours. The hyperparameters in
 ``param_groups`` keep their names (they are the same in both), and a training run that
@@ -56,7 +72,22 @@ STATE_KEYS: dict[str, dict[str, str]] = {
     "AdamW": {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "NAdam": {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"},
     "RAdam": {"t": "step", "m": "exp_avg", "v": "exp_avg_sq"},
+    "Lion": {"m": "exp_avg"},
+    "SGDScheduleFree": {"z": "z"},
+    "AdamWScheduleFree": {"z": "z", "v": "exp_avg_sq"},
+    "Prodigy": {"t": "step", "s": "s", "x0": "p0", "m": "exp_avg", "v": "exp_avg_sq"},
 }
+
+#: Where the reference is not ``torch.optim.<name>``: the class our optimizer is checked against.
+REFERENCES: dict[str, str] = {
+    "Lion": "lion_pytorch.Lion",
+    "SGDScheduleFree": "schedulefree.SGDScheduleFree",
+    "AdamWScheduleFree": "schedulefree.AdamWScheduleFree",
+    "Prodigy": "prodigyopt.Prodigy",
+}
+
+# References that count steps with a Python int, as we do (torch.optim keeps a tensor).
+_INT_STEP = {"Prodigy"}
 
 # Values that are Python numbers here and scalar tensors in torch.optim.
 _SCALARS = {"t", "mu_product"}
@@ -67,6 +98,11 @@ def _keys(name: str) -> dict[str, str]:
         return STATE_KEYS[name]
     except KeyError:
         raise ValueError(f"no torch.optim counterpart known for {name!r}; known: {sorted(STATE_KEYS)}") from None
+
+
+def _reference(name: str) -> str:
+    """The reference class of our optimizer ``name``, as text: ``torch.optim.<name>`` unless :data:`REFERENCES` says."""
+    return REFERENCES.get(name, f"torch.optim.{name}")
 
 
 def _scalar_dtype() -> torch.dtype:
@@ -96,7 +132,9 @@ def to_torch(state_dict: dict[str, Any], name: str) -> dict[str, Any]:
         for key, value in param_state.items():
             if key not in keys:
                 raise KeyError(f"{name} state has an unexpected key {key!r}")
-            if key in _SCALARS:
+            if key in _SCALARS and name in _INT_STEP:
+                value = int(value)
+            elif key in _SCALARS:
                 value = torch.tensor(float(value), dtype=_scalar_dtype())
             elif isinstance(value, torch.Tensor):
                 value = value.clone()
@@ -125,7 +163,7 @@ def from_torch(state_dict: dict[str, Any], name: str) -> dict[str, Any]:
         converted = {}
         for key, value in param_state.items():
             if key not in back:
-                raise KeyError(f"torch.optim.{name} state has a key {key!r} that lrcourse.optim.{name} has no use for")
+                raise KeyError(f"{_reference(name)} state has a key {key!r} that lrcourse.optim.{name} has no use for")
             if value is None:
                 continue
             ours = back[key]
@@ -164,14 +202,14 @@ def check_state_dict(optimizer: torch.optim.Optimizer, state_dict: dict[str, Any
         strange = found - ours
         if strange and strange <= theirs:
             raise ValueError(
-                f"state_dict: this {name} state was saved by torch.optim.{name} (it holds {sorted(strange)}, "
+                f"state_dict: this {name} state was saved by {_reference(name)} (it holds {sorted(strange)}, "
                 f"lrcourse.optim.{name} names its state {sorted(ours)}); load it with "
                 "lrcourse.interop.load_torch_state_dict(optimizer, state_dict)"
             )
     elif (strange := found - theirs) and strange <= ours:
         raise ValueError(
             f"state_dict: this {name} state was saved by lrcourse.optim.{name} (it holds {sorted(strange)}); "
-            f"convert it with lrcourse.interop.to_torch(state_dict, {name!r}) before loading it into torch.optim.{name}"
+            f"convert it with lrcourse.interop.to_torch(state_dict, {name!r}) before loading it into {_reference(name)}"
         )
 
 

@@ -116,7 +116,7 @@ def test_step_is_a_tensor_for_torch_and_an_int_for_us():
 
 def test_unknown_optimizer_and_keys_are_errors():
     with pytest.raises(ValueError, match=r"no torch\.optim counterpart"):
-        interop.to_torch({"state": {}, "param_groups": []}, "Lion")
+        interop.to_torch({"state": {}, "param_groups": []}, "LARS")
     with pytest.raises(KeyError, match="unexpected key"):
         interop.to_torch({"state": {0: {"w": 1}}, "param_groups": []}, "Adam")
     with pytest.raises(KeyError, match="no use for"):

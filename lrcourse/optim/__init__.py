@@ -49,11 +49,17 @@ from lrcourse.optim.adagrad import Adagrad
 from lrcourse.optim.adam import Adam, AdamW
 from lrcourse.optim.lamb import LAMB as LAMB
 from lrcourse.optim.lars import LARS as LARS
+from lrcourse.optim.lion import Lion as Lion
 from lrcourse.optim.nadam import NAdam
+from lrcourse.optim.prodigy import Prodigy as Prodigy
 from lrcourse.optim.radam import RAdam
 from lrcourse.optim.rmsprop import RMSprop
+from lrcourse.optim.schedule_free import AdamWScheduleFree as AdamWScheduleFree
+from lrcourse.optim.schedule_free import SGDScheduleFree as SGDScheduleFree
 from lrcourse.optim.sgd import SGD
 
 # the torch.optim namesakes (tests/test_optim_api.py checks each against torch); then the layer-wise pair
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam"]
 LAYERWISE = ["LARS", "LAMB"]
+# not in torch.optim: each is held to its PyPI reference (lion-pytorch, schedulefree, prodigyopt)
+REFERENCE_PACKAGES = ["Lion", "SGDScheduleFree", "AdamWScheduleFree", "Prodigy"]
