@@ -5,10 +5,13 @@
    random generators back exactly as they were.
 2. Pure suggestion rules on the recorded curve: :func:`steepest`,
    :func:`valley`, :func:`minimum_over_ten` (and :func:`suggestions` for all three).
+   :meth:`RangeTestResult.suggestions` first trims the curve as fastai's
+   ``lr_find`` does (:meth:`RangeTestResult.trimmed`).
 3. :func:`plot` draws the curve with the suggestions.
 
 Reference: L. N. Smith, *Cyclical Learning Rates for Training Neural Networks*
-(WACV 2017), section 3.3.
+(WACV 2017), section 3.3. The trimming and :func:`valley` follow fastai's
+``lr_find`` and ``valley`` (``fastai/callback/schedule.py``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,13 @@ from lrcourse.train import checkpoint as ckpt
 from lrcourse.train.precision import Precision
 from lrcourse.train.step import accumulate_gradients, check_clipping, clip_gradients, trainable_parameters
 
+SKIP_END = 5  # fastai's lr_find drops the last 5 points of the curve before suggesting
+
 
 @dataclass(frozen=True)
 class RangeTestResult:
-    """The rates tried, the smoothed losses, the raw losses, and whether the sweep stopped on divergence.
+    """The rates tried, the smoothed losses, the raw losses, whether the sweep stopped on divergence,
+    and the number of steps it was planned to take (``None``: as many as were tried).
 
     >>> RangeTestResult([0.1, 1.0], [1.0, 0.5], [1.0, 0.4], diverged=False).lrs
     [0.1, 1.0]
@@ -39,15 +45,35 @@ class RangeTestResult:
     losses: list[float]
     raw_losses: list[float]
     diverged: bool
+    num_steps: int | None = None
+
+    def trimmed(self) -> tuple[list[float], list[float]]:
+        """The part of the curve the rules read, as fastai's ``lr_find`` cuts it.
+
+        fastai drops the first ``num_steps // 10`` points (the noisiest of the
+        average, at rates too small to matter) and the last 5 (the blow-up). A
+        curve too short to keep two points after that is returned whole.
+
+        >>> lrs = [10.0**k for k in range(-6, 2)] * 3
+        >>> result = RangeTestResult(lrs, list(range(24)), list(range(24)), diverged=False, num_steps=30)
+        >>> kept, _ = result.trimmed()
+        >>> len(kept)  # 24 - 30 // 10 - 5
+        16
+        """
+        planned = len(self.lrs) if self.num_steps is None else self.num_steps
+        start, end = planned // 10, len(self.lrs) - SKIP_END
+        if end - start < 2:
+            return list(self.lrs), list(self.losses)
+        return list(self.lrs[start:end]), list(self.losses[start:end])
 
     def suggestions(self) -> dict[str, float]:
-        """:func:`suggestions` of this curve.
+        """:func:`suggestions` of the :meth:`trimmed` curve.
 
         >>> result = RangeTestResult([0.01, 0.1, 1.0], [2.0, 0.5, 9.0], [2.0, 0.5, 9.0], diverged=True)
-        >>> result.suggestions()["minimum/10"]
+        >>> result.suggestions()["minimum/10"]  # too short to trim: the whole curve
         0.01
         """
-        return suggestions(self.lrs, self.losses)
+        return suggestions(*self.trimmed())
 
 
 def sweep_rates(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp") -> list[float]:
@@ -83,7 +109,7 @@ def range_test(
     end_lr: float = 10.0,
     num_steps: int = 100,
     mode: str = "exp",
-    smoothing: float = 0.98,
+    smoothing: float = 0.8,
     divergence_factor: float = 4.0,
     accumulate: int = 1,
     clip_norm: float | None = None,
@@ -94,8 +120,11 @@ def range_test(
     Every parameter group gets the sweep's rate. The recorded loss is an
     exponential moving average with weight ``smoothing`` on the past, divided by
     ``1 - smoothing ** (i + 1)`` so early values are not pulled towards zero.
-    The sweep stops once the smoothed loss exceeds ``divergence_factor`` times
-    its minimum, or is not finite. ``accumulate`` micro-batches make each step,
+    The average lags the raw loss by ``smoothing / (1 - smoothing)`` steps on
+    average: 4 steps at the default 0.8, 49 at fastai's 0.98, which on a sweep
+    of 100 steps over 8 decades is 4 decades of rate, so the blow-up is seen
+    too late or not at all. The sweep stops once the smoothed loss exceeds
+    ``divergence_factor`` times its minimum, or is not finite. ``accumulate`` micro-batches make each step,
     as in :func:`lrcourse.train.fit`; batches are reused if the sweep needs more.
     Afterwards the model's parameters, their ``.grad`` and buffers, its train/eval
     mode, the optimizer's state and rates, and the random generators are as before.
@@ -154,12 +183,12 @@ def _sweep(
         raw.append(loss)
         smoothed.append(value)
         if not math.isfinite(value) or value > divergence_factor * best:
-            return RangeTestResult(tried, smoothed, raw, diverged=True)
+            return RangeTestResult(tried, smoothed, raw, diverged=True, num_steps=len(lrs))
         best = min(best, value)
         precision.unscale_(optimizer)
         clip_gradients(parameters, clip_norm=clip_norm)
         precision.step(optimizer)
-    return RangeTestResult(tried, smoothed, raw, diverged=False)
+    return RangeTestResult(tried, smoothed, raw, diverged=False, num_steps=len(lrs))
 
 
 def _endless(train_batches: Iterable) -> Iterator:
@@ -197,39 +226,52 @@ def _restore(model, optimizer, train_batches, saved: dict) -> None:
 
 
 def steepest(lrs: Sequence[float], losses: Sequence[float]) -> float:
-    """The rate where the loss falls fastest per decade of rate: the most negative d loss / d log lr.
+    """The rate where the loss falls fastest per decade of rate, among the rates before the lowest loss.
 
-    >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
-    >>> steepest(lrs, [2.0, 1.9, 1.2, 1.0, 3.0])  # central slopes per decade: -0.1 -0.4 -0.45 0.9 2
+    The slope at point i is the central difference
+    ``(L[i+1] - L[i-1]) / (log10 lr[i+1] - log10 lr[i-1])`` (one-sided at the
+    ends). Past the lowest loss the curve is in the blow-up, where noise makes
+    steep drops too, so only the points before the minimum compete.
+
+    >>> lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    >>> steepest(lrs, [2.0, 1.9, 1.2, 1.0, 3.0, 1.5])  # slopes -0.1 -0.4 -0.45 | 0.9 0.25 -1.5
     0.01
     """
     rates, values = _curve(lrs, losses)
+    bottom = int(np.argmin(values))
+    if bottom == 0:
+        raise ValueError("losses: the loss never falls below its first value; start the sweep at a smaller rate")
     slopes = np.gradient(values, np.log10(rates))
-    return float(rates[int(np.argmin(slopes))])
+    return float(rates[int(np.argmin(slopes[:bottom]))])
 
 
 def valley(lrs: Sequence[float], losses: Sequence[float]) -> float:
-    """The rate halfway along the longest valley of the curve.
+    """fastai's ``valley`` rule: about halfway along the longest valley of the curve.
 
-    The valley is the longest run of rates over which the loss keeps falling
-    (a longest decreasing subsequence, so small bumps do not end it); its middle
-    is well past the flat start and well before the bottom, where the loss
-    turns. A rule popularized by fastai, more robust than :func:`steepest` on
-    noisy curves.
+    1. ``length[i]``: the length of the longest decreasing subsequence ending at
+       point i (small bumps do not end it); ``end``: the first point where it is longest.
+    2. ``start = end - length[end]``. fastai does not track where the subsequence
+       begins: this is where a run of that length would begin if it had no gaps
+       (one point before it, by this count).
+    3. With ``s = (end - start) / 3``, the suggestion is the rate at
+       ``start + int(s) + int(s / 2)``, about halfway (fastai would index from
+       the end of the curve where that is negative; here it stops at the first point).
 
-    >>> valley([1, 2, 3, 4, 5, 6, 7, 8], [5.0, 4.0, 4.5, 3.0, 2.0, 2.5, 1.0, 9.0])  # valley: 5 4 3 2 1
-    4.0
+    fastai applies it to the curve trimmed by :meth:`RangeTestResult.trimmed`.
+
+    >>> valley([1, 2, 3, 4, 5, 6, 7, 8], [5.0, 4.0, 4.5, 3.0, 2.0, 2.5, 1.0, 9.0])  # 5 4 3 2 1: end 6, start 1
+    3.0
     """
     rates, values = _curve(lrs, losses)
-    length = np.ones(len(values), dtype=int)  # longest decreasing subsequence ending at i ...
-    start = np.arange(len(values))  # ... and where that subsequence starts
+    length = np.ones(len(values), dtype=int)  # longest decreasing subsequence ending at i
     for i in range(1, len(values)):
         for j in range(i):
             if values[j] > values[i] and length[j] + 1 > length[i]:
-                length[i], start[i] = length[j] + 1, start[j]
-    end = int(np.argmax(length))
-    middle = (int(start[end]) + end) // 2
-    return float(rates[middle])
+                length[i] = length[j] + 1
+    end = int(np.argmax(length))  # the first point with the longest
+    start = end - int(length[end])
+    sections = (end - start) / 3
+    return float(rates[max(start + int(sections) + int(sections / 2), 0)])
 
 
 def minimum_over_ten(lrs: Sequence[float], losses: Sequence[float]) -> float:
@@ -243,7 +285,7 @@ def minimum_over_ten(lrs: Sequence[float], losses: Sequence[float]) -> float:
 
 
 def suggestions(lrs: Sequence[float], losses: Sequence[float]) -> dict[str, float]:
-    """All three rules: ``{"steepest": ..., "valley": ..., "minimum/10": ...}``.
+    """All three rules on the curve as given: ``{"steepest": ..., "valley": ..., "minimum/10": ...}``.
 
     >>> suggestions([0.01, 0.1, 1.0], [2.0, 0.5, 9.0])["minimum/10"]
     0.01

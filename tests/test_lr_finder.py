@@ -184,18 +184,119 @@ def test_suggestions_on_a_known_curve():
     x = np.log10(lrs)
     losses = 2 - np.tanh(x + 3) + np.exp(3 * (x + 0.5))  # falls fastest at 1e-3, bottoms out near 10^-0.9
     assert steepest(lrs, losses) == pytest.approx(1e-3, rel=0.13)  # within one grid step (10^0.05)
-    bottom = lrs[np.argmin(losses)]
-    assert minimum_over_ten(lrs, losses) == pytest.approx(bottom / 10)
-    # the loss falls all the way from the first rate to the bottom: on a log grid the valley's middle
-    # is the geometric mean of its ends
-    assert valley(lrs, losses) == pytest.approx(math.sqrt(lrs[0] * bottom), rel=0.13)
+    bottom = int(np.argmin(losses))
+    assert minimum_over_ten(lrs, losses) == pytest.approx(lrs[bottom] / 10)
+    # the loss falls all the way from the first rate to the bottom: fastai's start is one before the first
+    # point, and the suggestion about halfway to the bottom
+    length = bottom + 1
+    assert valley(lrs, losses) == lrs[-1 + int(length / 3) + int(length / 6)]
     assert set(suggestions(lrs, losses)) == {"steepest", "valley", "minimum/10"}
+
+
+def test_steepest_ignores_the_blow_up_past_the_minimum():
+    # a range test's blow-up is noisy: a drop there can be steeper than any on the way down
+    lrs = np.logspace(-4, 1, 11)
+    losses = [2.3, 2.3, 2.2, 2.0, 1.6, 1.2, 1.0, 3.0, 9.0, 1.5, 30.0]
+    slopes = np.gradient(losses, np.log10(lrs))
+    assert np.argmin(slopes) == 8  # the unrestricted rule would pick lr = 1, in the blow-up
+    assert steepest(lrs, losses) == pytest.approx(lrs[4])  # (1.2 - 2.0) / 1 decade, before the minimum
+
+
+def test_steepest_needs_a_loss_that_falls():
+    with pytest.raises(ValueError, match="never falls"):
+        steepest([0.1, 1.0, 10.0], [1.0, 2.0, 3.0])
+
+
+def fastai_valley(lrs, losses):
+    """fastai's valley (fastai/callback/schedule.py), transcribed as the oracle: the index it suggests."""
+    n = len(losses)
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(0, i):
+            if (losses[i] < losses[j]) and (lds[i] < lds[j] + 1):
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    return max_start + int(sections) + int(sections / 2)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_valley_is_fastais_valley(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    lrs = np.logspace(-5, 1, n)
+    losses = 2 - np.tanh(np.linspace(-3, 3, n)) + rng.normal(0, 0.3, n)  # a noisy fall, then noise
+    index = fastai_valley(list(lrs), list(losses))
+    assert valley(lrs, losses) == lrs[max(index, 0)]  # fastai would read a negative index from the end
+
+
+def test_valley_starts_at_end_minus_length_not_at_the_true_start():
+    # the longest decreasing subsequence is 9 8 7 6 1 (indices 0, 3, 4, 5, 6): it truly starts at 0,
+    # fastai puts the start at end - length = 6 - 5 = 1 and suggests 1 + int(5/3) + int(5/6) = 2
+    lrs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert valley(lrs, [9.0, 1.5, 1.4, 8.0, 7.0, 6.0, 1.0, 10.0]) == 3.0
+
+
+def test_the_rules_read_the_curve_trimmed_as_fastai_does():
+    lrs = list(np.logspace(-6, 1, 80))
+    losses = list(np.linspace(3.0, 1.0, 80))  # still falling when the sweep ends
+    result = RangeTestResult(lrs, losses, losses, diverged=False, num_steps=100)
+    kept, values = result.trimmed()
+    assert kept == lrs[10:75] and values == losses[10:75]  # 100 // 10 first points, the last 5
+    assert result.suggestions() == suggestions(kept, values)
+    assert result.suggestions()["minimum/10"] == pytest.approx(lrs[74] / 10)
+    short = RangeTestResult(lrs[:6], losses[:6], losses[:6], diverged=False)
+    assert short.trimmed() == (lrs[:6], losses[:6])  # nothing would be left: the whole curve
+
+
+def test_range_test_records_its_planned_length():
+    X, y = regression()
+    model = small_net()
+    result = range_test(model, F.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1), [(X, y)], num_steps=7)
+    assert result.num_steps == 7
+
+
+def scripted_sweep(raw_losses, **kwargs):
+    """A sweep whose raw loss is the given sequence (the model only carries the gradient)."""
+    model = nn.Linear(1, 1)
+    values = iter(raw_losses)
+
+    def loss_fn(output, target):
+        return next(values) + 0 * output.sum()
+
+    return range_test(
+        model,
+        loss_fn,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        [(torch.ones(1, 1), torch.ones(1, 1))],
+        num_steps=len(raw_losses),
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("smoothing,steps", [(0.8, 7), (0.98, 69)])
+def test_how_long_the_average_takes_to_see_a_jump(smoothing, steps):
+    # after a long flat start the raw loss jumps to 5 times its level: the average passes 4 times the
+    # minimum once smoothing**m < 1/4, after m = ceil(ln 4 / ln(1 / smoothing)) steps
+    assert steps == math.ceil(math.log(4) / math.log(1 / smoothing))
+    flat = 1000  # long enough for the bias correction to have faded
+    result = scripted_sweep([1.0] * flat + [5.0] * 100, smoothing=smoothing)
+    assert result.diverged and len(result.losses) == flat + steps
+
+
+def test_the_default_smoothing_catches_a_jump_within_a_few_steps():
+    result = scripted_sweep([1.0] * 90 + [5.0] * 10)
+    assert result.diverged and len(result.losses) <= 97
 
 
 def test_suggestions_ignore_the_non_finite_tail():
     lrs, losses = [0.001, 0.01, 0.1, 1.0, 10.0], [1.0, 0.8, 0.3, 0.6, math.nan]
     assert minimum_over_ten(lrs, losses) == pytest.approx(0.01)
-    assert valley([1, 2, 3, 4, 5], [3.0, 2.0, 1.0, 2.0, math.inf]) == 2.0  # valley 3 2 1, middle at index 1
+    # valley 3 2 1 ends at index 2, fastai's start 2 - 3 = -1, suggestion -1 + 1 + 0 = 0
+    assert valley([1, 2, 3, 4, 5], [3.0, 2.0, 1.0, 2.0, math.inf]) == 1.0
     with pytest.raises(ValueError, match="losses"):
         steepest([1.0, 2.0], [math.nan, 1.0])
     with pytest.raises(ValueError, match="same length"):
