@@ -94,9 +94,9 @@ def sgd_update(theta: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, hyp
 
     ``hyper`` holds ``lr``, the sign of the gradient (-1 to maximise), :math:`\lambda`, then
     the momentum coefficients: ``keep`` and ``mix`` in :math:`b_t = \text{keep}\, b_{t-1} +
-    \text{mix}\, g_t` (0 and 1 on the first step, when :math:`b_1 = g_1`; :math:`\mu` and
+    \text{mix}\, g_t` (0 and 1 on the first step, when :math:`b_1 = g_1`; :math:`\beta` and
     :math:`1 - \tau` after), and ``a``, ``c`` in the step direction :math:`a\, g_t + c\, b_t`
-    (1 and :math:`\mu` for Nesterov, 0 and 1 for heavy ball). ``b`` is ``None`` without momentum.
+    (1 and :math:`\beta` for Nesterov, 0 and 1 for heavy ball). ``b`` is ``None`` without momentum.
 
     >>> theta, g, b = torch.tensor([1.0, -2.0]), torch.tensor([2.0, -4.0]), torch.zeros(2)
     >>> sgd_update(theta, g, b, torch.tensor([0.1, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0])); theta
@@ -105,8 +105,8 @@ def sgd_update(theta: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, hyp
     lr, sign, wd, keep, mix, a, c = hyper.unbind()
     g = sign * g + wd * theta  # -g to maximise; g <- g + lambda theta
     if b is not None:
-        b_new = keep * b + mix * g  # b_t = mu b_{t-1} + (1 - tau) g_t;  b_1 = g_1
-        g = a * g + c * b_new  # Nesterov: g_t + mu b_t;  heavy ball: b_t
+        b_new = keep * b + mix * g  # b_t = beta b_{t-1} + (1 - tau) g_t;  b_1 = g_1
+        g = a * g + c * b_new  # Nesterov: g_t + beta b_t;  heavy ball: b_t
         b.copy_(b_new)
     theta.copy_(theta - lr * g)  # theta_t = theta_{t-1} - lr g_t
 
@@ -315,11 +315,11 @@ def sgd_step(
         params = _with_grad(group)
         if not params:
             continue
-        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
-        names = ("b",) if mu != 0 else ()
+        lr, beta, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        names = ("b",) if beta != 0 else ()
         for flat in flats(optimizer, index, params, names, key=lambda state: int("b" in state)):
-            keep, mix = (mu, 1 - tau) if flat.t > 0 else (0.0, 1.0)  # b_1 = g_1
-            a, c = (1.0, mu) if group["nesterov"] else (0.0, 1.0)
+            keep, mix = (beta, 1 - tau) if flat.t > 0 else (0.0, 1.0)  # b_1 = g_1
+            a, c = (1.0, beta) if group["nesterov"] else (0.0, 1.0)
             hyper = flat.hyper([lr, -1.0 if group["maximize"] else 1.0, wd, keep, mix, a, c])
             kernel(flat.theta, flat.grad, flat.state.get("b"), hyper)
             flat.t += 1

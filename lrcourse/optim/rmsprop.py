@@ -9,7 +9,7 @@ class RMSprop(Optimizer):
     r"""RMSprop (Tieleman and Hinton, 2012), as ``torch.optim.RMSprop``.
 
     With smoothing constant :math:`\alpha`, weight decay :math:`\lambda` and momentum
-    :math:`\mu`, each step does, elementwise:
+    :math:`\beta`, each step does, elementwise:
 
     .. math::
 
@@ -19,9 +19,9 @@ class RMSprop(Optimizer):
             \quad \text{(centered only)} \\
         d_t &= \sqrt{v_t - \bar g_t^2} + \epsilon \ \text{(centered)}
             \quad\text{or}\quad \sqrt{v_t} + \epsilon \\
-        b_t &= \mu\, b_{t-1} + g_t / d_t \\
+        b_t &= \beta\, b_{t-1} + g_t / d_t \\
         \theta_t &= \theta_{t-1} - \eta\, b_t
-            \quad\text{or, when } \mu = 0,\quad \theta_{t-1} - \eta\, g_t / d_t
+            \quad\text{or, when } \beta = 0,\quad \theta_{t-1} - \eta\, g_t / d_t
 
     Unlike Adagrad's sum, the average :math:`v_t` forgets old gradients, so the rate
     does not decay to zero. ``centered=True`` divides by an estimate of the gradient's
@@ -65,13 +65,13 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def update(self, theta, g, state, group):
-        lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+        lr, alpha, eps, wd, beta = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
         if not state:
             state["t"] = 0
             state["v"] = zeros_like(theta)
             if group["centered"]:
                 state["g_avg"] = zeros_like(theta)
-            if mu > 0:
+            if beta > 0:
                 state["b"] = zeros_like(theta)
         state["t"] += 1
         v = state["v"]
@@ -83,8 +83,8 @@ class RMSprop(Optimizer):
             d = v.addcmul(g_avg, g_avg, value=-1).sqrt_().add_(eps)  # d_t = sqrt(v_t - g_avg_t^2) + eps
         else:
             d = v.sqrt().add_(eps)  # d_t = sqrt(v_t) + eps
-        if mu > 0:
-            b = state["b"].mul_(mu).addcdiv_(g, d)  # b_t = mu b_{t-1} + g_t / d_t
+        if beta > 0:
+            b = state["b"].mul_(beta).addcdiv_(g, d)  # b_t = beta b_{t-1} + g_t / d_t
             theta.add_(b, alpha=-lr)  # theta_t = theta_{t-1} - lr b_t
         else:
             theta.addcdiv_(g, d, value=-lr)  # theta_t = theta_{t-1} - lr g_t / d_t

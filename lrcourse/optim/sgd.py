@@ -11,19 +11,19 @@ from lrcourse.optim.base import Optimizer, check_lr, check_nonnegative
 class SGD(Optimizer):
     r"""Stochastic gradient descent, as ``torch.optim.SGD``.
 
-    With weight decay :math:`\lambda`, momentum :math:`\mu` and dampening :math:`\tau`,
+    With weight decay :math:`\lambda`, momentum :math:`\beta` and dampening :math:`\tau`,
     each step does, for every parameter :math:`\theta` with gradient :math:`g_t`:
 
     .. math::
 
         g_t &\leftarrow g_t + \lambda\, \theta_{t-1}  \\
         b_t &= \begin{cases} g_t & t = 1 \\
-                             \mu\, b_{t-1} + (1 - \tau)\, g_t & t > 1 \end{cases} \\
-        g_t &\leftarrow \begin{cases} g_t + \mu\, b_t & \text{Nesterov} \\
+                             \beta\, b_{t-1} + (1 - \tau)\, g_t & t > 1 \end{cases} \\
+        g_t &\leftarrow \begin{cases} g_t + \beta\, b_t & \text{Nesterov} \\
                                       b_t & \text{otherwise} \end{cases} \\
         \theta_t &= \theta_{t-1} - \eta\, g_t
 
-    where :math:`\eta` is ``lr``; the momentum lines are skipped when :math:`\mu = 0`.
+    where :math:`\eta` is ``lr``; the momentum lines are skipped when :math:`\beta = 0`.
     ``maximize=True`` uses :math:`-g_t`. The state of a parameter is its momentum
     buffer ``b`` (only when ``momentum > 0``). Sparse gradients are supported. A
     non-finite gradient is used as it is: checking is left to the caller.
@@ -80,13 +80,13 @@ class SGD(Optimizer):
         return super().step(closure)
 
     def update(self, theta, g, state, group):
-        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        lr, beta, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
         if wd != 0:
             g = g.add(theta, alpha=wd)  # g <- g + lambda theta
-        if mu != 0:
+        if beta != 0:
             if "b" not in state:
                 b = state["b"] = g.clone()  # b_1 = g_1: no dampening on the first step
             else:
-                b = state["b"].mul_(mu).add_(g, alpha=1 - tau)  # b_t = mu b_{t-1} + (1 - tau) g_t
-            g = g.add(b, alpha=mu) if group["nesterov"] else b  # Nesterov looks one step ahead
+                b = state["b"].mul_(beta).add_(g, alpha=1 - tau)  # b_t = beta b_{t-1} + (1 - tau) g_t
+            g = g.add(b, alpha=beta) if group["nesterov"] else b  # Nesterov looks one step ahead
         theta.add_(g, alpha=-lr)  # theta_t = theta_{t-1} - lr g_t
