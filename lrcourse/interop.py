@@ -89,6 +89,14 @@ REFERENCES: dict[str, str] = {
 # References that count steps with a Python int, as we do (torch.optim keeps a tensor).
 _INT_STEP = {"Prodigy"}
 
+# Group keys a reference reads but we do not keep (implementation switches), with the reference's
+# defaults: its load_state_dict takes the groups as saved, and its step would miss them.
+_REFERENCE_GROUP_KEYS: dict[str, dict[str, Any]] = {
+    "SGDScheduleFree": {"foreach": True},
+    "AdamWScheduleFree": {"foreach": True},
+    "Prodigy": {"fsdp_in_use": False},
+}
+
 # Values that are Python numbers here and scalar tensors in torch.optim.
 _SCALARS = {"t", "mu_product"}
 
@@ -140,7 +148,8 @@ def to_torch(state_dict: dict[str, Any], name: str) -> dict[str, Any]:
                 value = value.clone()
             converted[keys[key]] = value
         state[index] = converted
-    return {"state": state, "param_groups": [dict(group) for group in state_dict["param_groups"]]}
+    extra = _REFERENCE_GROUP_KEYS.get(name, {})
+    return {"state": state, "param_groups": [{**extra, **group} for group in state_dict["param_groups"]]}
 
 
 def from_torch(state_dict: dict[str, Any], name: str) -> dict[str, Any]:
