@@ -88,7 +88,7 @@ class WSD(Schedule):
 
     def at(self, step):
         w, cooldown_start = self.warmup_steps, self.warmup_steps + self.stable_steps
-        ramp = self.peak_lr * np.minimum(step, w) / max(w, 1)  # 1) warmup (never used when w = 0)
+        ramp = self.peak_lr * (np.minimum(step, w) / max(w, 1))  # 1) warmup, as schedules.warmup (unused if w = 0)
         f = np.clip((step - cooldown_start) / self.decay_steps, 0.0, 1.0)  # fraction of the cooldown done
         cool = self.min_lr + (self.peak_lr - self.min_lr) * COOLDOWNS[self.decay](f)  # 3) cooldown, then the floor
         return np.where(step < w, ramp, np.where(step < cooldown_start, self.peak_lr, cool))  # 2) stable
