@@ -230,3 +230,38 @@ def test_a_lion_pytorch_state_dict_loaded_as_it_is_points_to_interop():
     steps(model, theirs, 1, seed=1)
     with pytest.raises(ValueError, match=r"lion_pytorch\.Lion.*lrcourse\.interop\.load_torch_state_dict"):
         Lion(model.parameters(), **HYPER).load_state_dict(theirs.state_dict())
+
+
+# --- no host sync in the step -------------------------------------------------------------
+
+
+def test_step_reads_no_tensor_value_on_the_host(monkeypatch):
+    from test_optim_api import host_syncs_forbidden
+
+    for kwargs in CONFIGS:
+        net, x, y = make_problem("cpu", torch.float32)
+        opt = make_optimizer(Lion, kwargs, net)
+        for _ in range(3):
+            opt.zero_grad()
+            ((net(x) - y) ** 2).mean().backward()
+            with host_syncs_forbidden(monkeypatch):
+                opt.step()
+
+
+def test_a_tensor_lr_trains_as_the_number():
+    runs = []
+    for lr in (1e-2, torch.tensor(1e-2, dtype=torch.float64)):
+        net, x, y = make_problem("cpu", torch.float64)
+        opt = make_optimizer(Lion, dict(lr=lr, weight_decay=0.1), net)
+        train(opt, net, x, y, 10)
+        runs.append(list(net.parameters()))
+    for p, q in zip(*runs):
+        torch.testing.assert_close(p, q, atol=1e-15, rtol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device here")
+def test_cuda_step_does_not_synchronize():
+    from test_optim_api import step_under_sync_errors
+
+    theta = nn.Parameter(torch.randn(1000, device="cuda"))
+    step_under_sync_errors(Lion([theta], weight_decay=0.1, decoupled_weight_decay=True), theta)

@@ -360,3 +360,60 @@ def test_an_adamw_schedulefree_state_dict_loaded_as_it_is_points_to_interop():
     steps(model, theirs, 1, seed=1)
     with pytest.raises(ValueError, match=r"schedulefree\.AdamWScheduleFree.*lrcourse\.interop"):
         AdamWScheduleFree(model.parameters()).load_state_dict(theirs.state_dict())
+
+
+# --- no host sync in the step, and a tensor rate ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_step_and_the_mode_switches_read_no_tensor_value_on_the_host(name, monkeypatch):
+    from test_optim_api import host_syncs_forbidden
+
+    for config_name, kwargs in CONFIGS:
+        if config_name != name:
+            continue
+        net, x, y = make_problem("cpu", torch.float32)
+        opt = make_optimizer(CLASSES[name], kwargs, net)
+        with host_syncs_forbidden(monkeypatch):
+            opt.train()
+        for _ in range(3):
+            opt.zero_grad()
+            ((net(x) - y) ** 2).mean().backward()
+            with host_syncs_forbidden(monkeypatch):
+                opt.step()
+        with host_syncs_forbidden(monkeypatch):
+            opt.eval()
+            opt.train()
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_a_tensor_lr_trains_as_in_schedulefree(name):
+    """schedulefree takes a tensor rate (its averaging weights become tensors, read on the host); so do we."""
+    kwargs = dict(lr=torch.tensor(0.01, dtype=torch.float64), warmup_steps=4)
+    results = []
+    for cls in (CLASSES[name], getattr(schedulefree, name)):
+        net, x, y = make_problem("cpu", torch.float64)
+        opt = cls(net.parameters(), **kwargs)
+        opt.train()
+        train(opt, net, x, y, 10)
+        opt.eval()
+        results.append(list(net.parameters()))
+    for p, q in zip(*results):
+        torch.testing.assert_close(p, q, atol=TOL, rtol=TOL)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no cuda device here")
+@pytest.mark.parametrize("name", CLASSES)
+def test_cuda_step_does_not_synchronize(name):
+    from test_optim_api import step_under_sync_errors
+
+    theta = nn.Parameter(torch.randn(1000, device="cuda"))
+    opt = CLASSES[name]([theta], lr=0.01, weight_decay=0.01, warmup_steps=2)
+    opt.train()
+    step_under_sync_errors(opt, theta)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        opt.eval()
+        opt.train()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

@@ -62,7 +62,9 @@ class ScheduleFree(Optimizer):
     the rate gives the small steps of the warmup less say. These numbers belong to the group,
     which keeps them as ``schedulefree`` does: the step count ``k``, ``weight_sum``,
     ``lr_max``, ``scheduled_lr`` (:math:`\gamma_t`, for logging) and ``train_mode``. Every group
-    counts a step, with or without gradients.
+    counts a step, with or without gradients. The step reads no tensor on the host, unless ``lr``
+    is a tensor: that works, as in ``schedulefree``, but the weights are then tensors that the
+    running maximum compares on the host, once per group and step.
 
     A subclass writes ``update(theta, g, state, group)``, where ``group`` also holds the
     step's ``gamma``, ``c`` and ``t``, and ``beta(group)``, the :math:`\beta` of the
