@@ -51,7 +51,7 @@ class Lion(Optimizer):
         maximize: bool = False,
     ) -> None:
         check_lr(lr)
-        check_lion_betas(betas)
+        _check_betas(betas)
         check_nonnegative(weight_decay=weight_decay)
         if decoupled_weight_decay and not lr > 0:
             raise ValueError(
@@ -79,10 +79,10 @@ class Lion(Optimizer):
         m.mul_(beta2).add_(g, alpha=1 - beta2)  # m_t = beta2 m_{t-1} + (1 - beta2) g_t
 
 
-def check_lion_betas(betas: tuple[float, float]) -> None:
+def _check_betas(betas: tuple[float, float]) -> None:
     """``betas``: a pair, each in [0, 1] (Lion has no bias correction, so 1 is allowed, as in ``lion_pytorch``).
 
-    >>> check_lion_betas((0.9, 1.5))
+    >>> _check_betas((0.9, 1.5))
     Traceback (most recent call last):
     ...
     ValueError: betas[1] must be in [0, 1], got 1.5

@@ -77,7 +77,7 @@ class Prodigy(Optimizer):
         growth_rate: float = float("inf"),
         slice_p: int = 1,
     ) -> None:
-        check_positive(lr=lr, eps=eps, d0=d0, d_coef=d_coef)
+        _check_positive(lr=lr, eps=eps, d0=d0, d_coef=d_coef)
         check_betas(betas)
         if beta3 is not None:
             check_decay_rate(beta3=beta3)
@@ -228,10 +228,10 @@ def _to_host(scalars: list[torch.Tensor]) -> list[float]:
     return out
 
 
-def check_positive(**values: float) -> None:
+def _check_positive(**values: float) -> None:
     """Raise ``ValueError`` naming the first argument that is not a number > 0 (or ``TypeError`` if no number).
 
-    >>> check_positive(lr=1.0, d0=0.0)
+    >>> _check_positive(lr=1.0, d0=0.0)
     Traceback (most recent call last):
     ...
     ValueError: d0 must be > 0, got 0.0
