@@ -75,6 +75,15 @@ def test_warmup_and_stable_phases_are_the_packages_warmup():
     assert schedule(steps).tolist() == S.warmup(S.constant(0.3), 7)(steps).tolist()
 
 
+def test_equals_the_book_s_joined_schedule():
+    """book/dynamic/custom_schedules builds warmup-stable-decay by joining warmup, constant and linear."""
+    total, peak = 1000, 0.1
+    warm, decay = total // 20, total // 5
+    joined = S.warmup(S.join([S.constant(peak), S.linear(peak, 0.0, decay)], [total - warm - decay]), warm)
+    steps = np.arange(total + 50)
+    np.testing.assert_allclose(S.wsd(peak, warm, total - warm - decay, decay)(steps), joined(steps), rtol=1e-15, atol=0)
+
+
 def test_the_three_shapes_at_half_way():
     half = {decay: S.wsd(1.0, 0, 0, 100, decay=decay)(50) for decay in SHAPES}
     assert half == pytest.approx({"linear": 0.5, "cosine": 0.5, "1-sqrt": 1 - math.sqrt(0.5)}, rel=1e-15)
