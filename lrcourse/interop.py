@@ -18,6 +18,8 @@ Adam(W)    ``t`` -> ``step``, ``m`` -> ``exp_avg``, ``v`` -> ``exp_avg_sq``,
            ``v_max`` -> ``max_exp_avg_sq``
 NAdam      as Adam, and ``mu_product`` -> ``mu_product`` (a float here, a tensor there)
 RAdam      as Adam
+Muon       ``b`` -> ``momentum_buffer``
+Adafactor  ``t`` -> ``step``, ``R`` -> ``row_var``, ``C`` -> ``col_var``, ``v`` -> ``variance``
 =========  ====================================================================
 
 Four have no ``torch.optim`` namesake; their references are PyPI packages, and the same
@@ -72,6 +74,8 @@ STATE_KEYS: dict[str, dict[str, str]] = {
     "AdamW": {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "NAdam": {"t": "step", "m": "exp_avg", "v": "exp_avg_sq", "mu_product": "mu_product"},
     "RAdam": {"t": "step", "m": "exp_avg", "v": "exp_avg_sq"},
+    "Muon": {"b": "momentum_buffer"},
+    "Adafactor": {"t": "step", "R": "row_var", "C": "col_var", "v": "variance"},
     "Lion": {"m": "exp_avg"},
     "SGDScheduleFree": {"z": "z"},
     "AdamWScheduleFree": {"z": "z", "v": "exp_avg_sq"},

@@ -45,11 +45,16 @@ True
 """
 
 from lrcourse.optim.adadelta import Adadelta
+from lrcourse.optim.adafactor import Adafactor as Adafactor
 from lrcourse.optim.adagrad import Adagrad
 from lrcourse.optim.adam import Adam, AdamW
+from lrcourse.optim.hybrid import MuonAdamW as MuonAdamW
+from lrcourse.optim.hybrid import muon_adamw as muon_adamw
+from lrcourse.optim.hybrid import split_for_muon as split_for_muon
 from lrcourse.optim.lamb import LAMB as LAMB
 from lrcourse.optim.lars import LARS as LARS
 from lrcourse.optim.lion import Lion as Lion
+from lrcourse.optim.muon import Muon as Muon
 from lrcourse.optim.nadam import NAdam
 from lrcourse.optim.prodigy import Prodigy as Prodigy
 from lrcourse.optim.radam import RAdam
@@ -61,5 +66,8 @@ from lrcourse.optim.sgd import SGD
 # the torch.optim namesakes (tests/test_optim_api.py checks each against torch); then the layer-wise pair
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam", "RAdam"]
 LAYERWISE = ["LARS", "LAMB"]
+# torch.optim namesakes whose rule reads a weight as a matrix, not entry by entry (Muon takes 2-D
+# parameters only; neither takes complex ones): tests/test_optim_matrix.py holds them to the eight's standard
+MATRIX = ["Muon", "Adafactor"]
 # not in torch.optim: each is held to its PyPI reference (lion-pytorch, schedulefree, prodigyopt)
 REFERENCE_PACKAGES = ["Lion", "SGDScheduleFree", "AdamWScheduleFree", "Prodigy"]

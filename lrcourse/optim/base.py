@@ -61,7 +61,7 @@ class Optimizer(torch.optim.Optimizer):
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
                 if torch.is_complex(theta):
                     theta, g = torch.view_as_real(theta), torch.view_as_real(g)
-                if hyper["maximize"]:
+                if hyper.get("maximize"):  # Muon, as torch's, has no maximize
                     g = -g
                 state = self.state.get(param, {})  # get: a defaultdict would add an entry
                 self.update(theta, g, state, hyper)
