@@ -1,0 +1,76 @@
+/* The controls of the live figures: labelled sliders (linear, logarithmic or whole numbers) and
+ * menus. Each calls back on every movement, so the figure redraws as the reader drags.
+ */
+(function (root) {
+  "use strict";
+  const live = (root.LRLive = root.LRLive || {});
+
+  function element(tag, attrs = {}, parent = null) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") el.textContent = v;
+      else el.setAttribute(k, v);
+    }
+    if (parent) parent.appendChild(el);
+    return el;
+  }
+
+  function format(v) {
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    if (a >= 1e4 || a < 1e-3) return v.toExponential(2);
+    return String(Number(v.toPrecision(4)));
+  }
+
+  /* A slider: {name, label, min, max, value, log, integer, steps}; .value reads it, .set(v) moves it. */
+  function slider(parent, spec, onInput) {
+    const { name, label, min, max, log = false, integer = false, steps = 400 } = spec;
+    const row = element("label", { class: "lr-live-slider" }, parent);
+    element("span", { class: "lr-live-label", text: label }, row);
+    const track = element("span", { class: "lr-live-track" }, row); // holds marks along the slider
+    const input = element("input", { type: "range", name, min: "0", max: String(steps), step: "1" }, track);
+    const out = element("output", { class: "lr-live-value" }, row);
+    const lo = log ? Math.log10(min) : min, hi = log ? Math.log10(max) : max;
+    const toValue = (k) => {
+      const v = lo + ((hi - lo) * k) / steps;
+      const x = log ? 10 ** v : v;
+      return integer ? Math.round(x) : Number(x.toPrecision(6));
+    };
+    const toIndex = (x) => Math.round((((log ? Math.log10(x) : x) - lo) / (hi - lo)) * steps);
+    const s = {
+      row, track, input, spec,
+      get value() { return s.current; },
+      set(x) { s.current = x; input.value = String(toIndex(x)); out.value = (spec.format || format)(x); },
+      position: (x) => (((log ? Math.log10(x) : x) - lo) / (hi - lo)), // 0..1 along the track
+      show(on) { row.style.display = on ? "" : "none"; },
+    };
+    input.addEventListener("input", () => {
+      s.current = toValue(Number(input.value));
+      out.value = (spec.format || format)(s.current);
+      onInput(name, s.current);
+    });
+    s.set(spec.value);
+    return s;
+  }
+
+  /* A menu of {value: label} choices. */
+  function menu(parent, { name, label, choices, value }, onInput) {
+    const row = element("label", { class: "lr-live-slider" }, parent);
+    element("span", { class: "lr-live-label", text: label }, row);
+    const select = element("select", { name }, row);
+    for (const [v, text] of Object.entries(choices)) element("option", { value: v, text }, select);
+    select.value = value;
+    select.addEventListener("change", () => onInput(name, select.value));
+    return { row, select, get value() { return select.value; }, show(on) { row.style.display = on ? "" : "none"; } };
+  }
+
+  /* Each live figure reports what it shows: a line of text for the reader, data-state for tests. */
+  function report(container, line, state) {
+    let p = container.querySelector(".lr-live-readout");
+    if (!p) p = element("p", { class: "lr-live-readout", "aria-live": "polite" }, container);
+    p.textContent = line;
+    container.dataset.state = JSON.stringify(state);
+  }
+
+  live.controls = { element, slider, menu, report, format };
+})(typeof globalThis !== "undefined" ? globalThis : this);
