@@ -473,8 +473,11 @@ def test_muon_refuses_what_is_not_a_matrix_naming_params():
         with pytest.raises(ValueError):
             torch.optim.Muon([nn.Parameter(torch.ones(shape))])
     opt = ours.Muon([nn.Parameter(torch.ones(2, 2))])
-    with pytest.raises(ValueError, match=r"^params"):  # a group added later is checked too
+    with pytest.raises(ValueError, match=r"^params"):  # a group added later is checked too, and not added
         opt.add_param_group({"params": [nn.Parameter(torch.ones(3))]})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": (p for p in [nn.Parameter(torch.ones(3, 2))])})  # any iterable, as in torch
+    assert len(opt.param_groups) == 2
 
 
 @pytest.mark.parametrize("name", NAMES)

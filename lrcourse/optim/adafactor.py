@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from lrcourse.optim.base import Optimizer, _check_number, check_lr, check_nonnegative, zeros_like
+from lrcourse.optim.muon import _take_back_unless
 
 
 class Adafactor(Optimizer):
@@ -90,12 +91,9 @@ class Adafactor(Optimizer):
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:
-        """``torch.optim.Optimizer.add_param_group``, refusing complex parameters."""
+        """``torch.optim.Optimizer.add_param_group``, refusing (and not adding) complex parameters."""
         super().add_param_group(param_group)
-        for p in param_group["params"]:
-            if torch.is_complex(p):
-                shape = list(p.shape)
-                raise ValueError(f"params: Adafactor takes real parameters only, got a complex one of shape {shape}")
+        _take_back_unless(self, _check_real)
 
     def update(self, theta, g, state, group):
         lr, tau, d, wd = group["lr"], group["beta2_decay"], group["d"], group["weight_decay"]
@@ -128,6 +126,14 @@ class Adafactor(Optimizer):
         U = V.clamp_(min=eps1 * eps1).rsqrt_().mul_(g)  # U_t = G_t / max(sqrt(V_t), eps1)
         clip = torch.fmax(_rms(U) / d, _like(theta, 1.0))  # max(1, RMS(U_t) / d)
         theta.addcmul_(U, -(alpha / clip).to(theta.dtype))  # theta_t = theta_{t-1} - alpha_t / clip U_t
+
+
+def _check_real(params) -> None:
+    for p in params:
+        if torch.is_complex(p):
+            raise ValueError(
+                f"params: Adafactor takes real parameters only, got a complex one of shape {list(p.shape)}"
+            )
 
 
 def _rms(x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from torch import nn
 
 from lrcourse.optim.adam import Adam, AdamW
 from lrcourse.optim.base import Optimizer, check_betas, check_lr, check_nonnegative
-from lrcourse.optim.muon import Muon, _check_hyperparameters, _check_matrices
+from lrcourse.optim.muon import Muon, _check_hyperparameters, _check_matrices, _take_back_unless
 
 
 def _defaults(cls) -> dict:
@@ -73,7 +73,7 @@ class MuonAdamW(Optimizer):
             group.update(betas=tuple(group["betas"]), maximize=False, decoupled_weight_decay=True)
         super().add_param_group(group)
         if group["use_muon"]:
-            _check_matrices(self.param_groups[-1]["params"])
+            _take_back_unless(self, _check_matrices)
 
     def update(self, theta, g, state, group):
         rule = Muon.update if group["use_muon"] else Adam.update  # AdamW is Adam with decoupled decay

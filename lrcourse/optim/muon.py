@@ -86,9 +86,9 @@ class Muon(Optimizer):
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:
-        """``torch.optim.Optimizer.add_param_group``, refusing what is not a real 2-D matrix."""
+        """``torch.optim.Optimizer.add_param_group``, refusing (and not adding) what is not a real 2-D matrix."""
         super().add_param_group(param_group)
-        _check_matrices(param_group["params"])
+        _take_back_unless(self, _check_matrices)
 
     def update(self, theta, g, state, group):
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
@@ -205,6 +205,15 @@ def _check_hyperparameters(lr, weight_decay, momentum, nesterov, ns_coefficients
         ns_steps=ns_steps,
         adjust_lr_fn=adjust_lr_fn,
     )
+
+
+def _take_back_unless(optimizer: torch.optim.Optimizer, check) -> None:
+    """Run ``check`` on the parameters of the group just added; if it raises, remove the group first."""
+    try:
+        check(optimizer.param_groups[-1]["params"])
+    except ValueError:
+        optimizer.param_groups.pop()
+        raise
 
 
 def _check_matrices(params) -> None:
