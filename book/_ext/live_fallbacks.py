@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 
 import numpy as np
 
@@ -29,8 +30,9 @@ DEFAULTS = {
         steps=60,
     ),
     "stability-map": dict(condition=100, lr=1.0, momentum=0.5, steps=200),
-    "schedule-explorer": dict(schedule="cosine", lr=0.1, total_steps=1000, warmup_steps=0),
-    "adam-bias": dict(beta1=0.9, beta2=0.999, horizon=10000),
+    # args: the schedule's arguments as the package takes them (every required one)
+    "schedule-explorer": dict(schedule="cosine", args={"lr": 0.1, "total_steps": 1000}, warmup_steps=0, horizon=1200),
+    "adam-bias": dict(beta1=0.9, beta2=0.999, horizon=3000),
 }
 START = {"quadratic": (1.0, 1.0), "rosenbrock": (-1.2, 1.0), "saddle": (1.0, 0.01)}
 VIEW = {"quadratic": (-1.5, 1.5, -1.5, 1.5), "rosenbrock": (-2, 2, -1, 3), "saddle": (-1.5, 1.5, -1.5, 1.5)}
@@ -38,7 +40,39 @@ VIEW = {"quadratic": (-1.5, 1.5, -1.5, 1.5), "rosenbrock": (-2, 2, -1, 3), "sadd
 
 def settings(widget: str, options: dict) -> dict:
     """The widget's defaults, overridden by the directive's options."""
+    if widget == "schedule-explorer" and "schedule" in options and "args" not in options:
+        raise ValueError("a schedule-explorer that names its schedule gives its args too (JSON)")
     return {**DEFAULTS[widget], **options}
+
+
+class TurnedQuadratic:
+    """``problems.Quadratic(curvatures)`` turned by ``angle`` radians: Hessian ``R diag(h) R^T``.
+
+    Written in the engine's order of operations (``book/_static/live/problems.js``).
+
+    >>> f = TurnedQuadratic((1.0, 10.0), math.pi / 2)
+    >>> bool(np.allclose(f.grad(np.array([1.0, 0.0])), [10.0, 0.0])), round(float(f(np.array([1.0, 0.0]))), 12)
+    (True, 5.0)
+    """
+
+    def __init__(self, curvatures, angle: float):
+        self.curvatures, self.c, self.s = tuple(curvatures), math.cos(angle), math.sin(angle)
+        self.minimum = 0.0
+
+    def _eigen(self, x):
+        return [self.c * x[0] + self.s * x[1], -self.s * x[0] + self.c * x[1]]
+
+    def grad(self, x):
+        u = [h * ui for h, ui in zip(self.curvatures, self._eigen(x))]
+        return np.array([self.c * u[0] - self.s * u[1], self.s * u[0] + self.c * u[1]])
+
+    def __call__(self, x):
+        from lrcourse import problems
+
+        x = np.asarray(x, dtype=float)
+        if x.ndim > 1:  # a grid of points, for the contours
+            return np.apply_along_axis(self, -1, x)
+        return problems.Quadratic(self.curvatures)(np.array(self._eigen(x)))
 
 
 def playground_problem(s: dict):
@@ -49,9 +83,8 @@ def playground_problem(s: dict):
         return problems.Rosenbrock()
     if s["problem"] == "saddle":
         return problems.Saddle(1.0)
-    if s["angle"]:
-        raise ValueError("the static playground draws unrotated quadratics only")
-    return problems.quadratic(condition=s["condition"])
+    f = problems.quadratic(condition=s["condition"])
+    return TurnedQuadratic(f.curvatures, math.radians(s["angle"])) if s["angle"] else f
 
 
 def playground_optimizer(s: dict):
@@ -98,7 +131,77 @@ def playground(fig, s: dict) -> str:
     return f"loss after {s['steps']} steps {loss[-1]:.3g}"
 
 
-DRAW = {"playground": playground}
+def heavy_ball_radius(lr, beta, h):
+    """Heavy ball's contraction on curvature h: the larger root of z^2 - (1 + beta - lr h) z + beta."""
+    a = 1 + beta - lr * h
+    root = np.sqrt((a**2 - 4 * beta).astype(complex))
+    return np.maximum(abs(a + root), abs(a - root)) / 2
+
+
+def stability_map(fig, s: dict) -> str:
+    from lrcourse import optim, problems
+
+    q = problems.quadratic(condition=s["condition"])
+    left, right = fig.subplots(1, 2)
+    lrs, betas = np.meshgrid(np.linspace(0.005, 4.2, 220), np.linspace(0, 0.999, 160))
+    worst = np.maximum(*(heavy_ball_radius(lrs, betas, h) for h in q.curvatures))
+    left.set_facecolor("0.75")
+    shade = left.pcolormesh(lrs, betas, np.where(worst < 1, worst, np.nan), cmap="viridis_r", vmin=0, vmax=1)
+    fig.colorbar(shade, ax=left, label="contraction per step")
+    eta = np.linspace(1e-3, 4 / q.L, 300)
+    left.plot(eta, np.maximum((1 - np.sqrt(eta * q.mu)) ** 2, (1 - np.sqrt(eta * q.L)) ** 2), "w--", linewidth=1)
+    left.plot(s["lr"], s["momentum"], "o", color="tab:red")
+    left.set(xlabel="rate η", ylabel="momentum β", title=f"heavy ball, κ = {s['condition']:g}")
+    path = problems.run(q, optim.SGD, [1.0, 1.0], s["steps"], lr=s["lr"], momentum=s["momentum"])
+    predicted = float(max(heavy_ball_radius(np.array(s["lr"]), np.array(s["momentum"]), h) for h in q.curvatures))
+    right.semilogy(np.linalg.norm(path, axis=1))
+    right.semilogy(np.sqrt(2) * predicted ** np.arange(s["steps"] + 1), "--", color="0.5")
+    right.set(xlabel="step", ylabel="distance to the minimum")
+    return f"η = {s['lr']:g}, β = {s['momentum']:g}: contraction {predicted:.3g} per step"
+
+
+def schedule_explorer(fig, s: dict) -> str:
+    from lrcourse import schedules
+
+    schedule = getattr(schedules, s["schedule"])(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in s["args"].items()}
+    )
+    if s["warmup_steps"]:
+        schedule = schedules.warmup(schedule, s["warmup_steps"])
+    steps = np.arange(s["horizon"] + 1)
+    ax = fig.subplots()
+    ax.plot(steps, schedule(steps))
+    if hasattr(schedule, "momentum"):
+        ax.twinx().plot(steps, schedule.momentum(steps), "--", color="tab:orange")
+    ax.set(xlabel="step", ylabel="learning rate", title=s["schedule"])
+    return f"{s['schedule']}: rate {schedule(0):.3g} at step 0, {schedule(s['horizon']):.3g} at step {s['horizon']}"
+
+
+def adam_bias(fig, s: dict) -> str:
+    from lrcourse import optim, problems
+
+    b1, b2, horizon = s["beta1"], s["beta2"], s["horizon"]
+    t = np.arange(1, horizon + 1)
+    path = problems.run(problems.Quadratic((1.0,)), optim.Adam, [1e6], horizon, lr=1e-3, betas=(b1, b2))
+    uncorrected = (1 - b1**t) / np.sqrt(1 - b2**t)
+    left, right = fig.subplots(1, 2)
+    left.semilogx(t, uncorrected, color="tab:red", label="without correction")
+    left.semilogx(t, -np.diff(path[:, 0]) / 1e-3, color="tab:blue", label="Adam, corrected")
+    left.set(xlabel="step t", ylabel="step size / lr")
+    left.legend()
+    right.semilogx(t, 1 - b1**t, color="tab:green", label="$m_t / g$")
+    right.semilogx(t, np.sqrt(1 - b2**t), color="tab:purple", label=r"$\sqrt{v_t} / |g|$")
+    right.set(xlabel="step t", ylabel="average / its target")
+    right.legend()
+    return f"β1 = {b1:g}, β2 = {b2:g}: first step {uncorrected[0]:.3g} lr without correction, 1 lr with it"
+
+
+DRAW = {
+    "playground": playground,
+    "stability-map": stability_map,
+    "schedule-explorer": schedule_explorer,
+    "adam-bias": adam_bias,
+}
 
 
 def render(widget: str, options: dict) -> tuple[str, str]:

@@ -45,12 +45,12 @@ class live_figure(nodes.General, nodes.Element):  # docutils names its nodes in 
 
 
 def _setting(text: str):
-    """An option's value: a number, a boolean, a list of numbers (comma-separated) or a string."""
+    """An option's value: a number, a boolean, a list (comma-separated), a JSON object or a string."""
     text = text.strip()
     if text in ("true", "false"):
         return text == "true"
     try:
-        return json.loads(text if not ("," in text and not text.startswith("[")) else f"[{text}]")
+        return json.loads(f"[{text}]" if "," in text and text[0] not in "[{" else text)
     except json.JSONDecodeError:
         return text
 

@@ -24,24 +24,26 @@
 
   /* A slider: {name, label, min, max, value, log, integer, steps}; .value reads it, .set(v) moves it. */
   function slider(parent, spec, onInput) {
-    const { name, label, min, max, log = false, integer = false, steps = 400 } = spec;
+    // complement: a log scale on 1 - x, for averaging constants near 1 (beta2 = 0.9, 0.99, 0.999, ...)
+    const { name, label, min, max, log = false, complement = false, integer = false, steps = 400 } = spec;
     const row = element("label", { class: "lr-live-slider" }, parent);
     element("span", { class: "lr-live-label", text: label }, row);
     const track = element("span", { class: "lr-live-track" }, row); // holds marks along the slider
     const input = element("input", { type: "range", name, min: "0", max: String(steps), step: "1" }, track);
     const out = element("output", { class: "lr-live-value" }, row);
-    const lo = log ? Math.log10(min) : min, hi = log ? Math.log10(max) : max;
+    const forward = complement ? (x) => -Math.log10(1 - x) : log ? Math.log10 : (x) => x;
+    const back = complement ? (v) => 1 - 10 ** -v : log ? (v) => 10 ** v : (v) => v;
+    const lo = forward(min), hi = forward(max);
     const toValue = (k) => {
-      const v = lo + ((hi - lo) * k) / steps;
-      const x = log ? 10 ** v : v;
-      return integer ? Math.round(x) : Number(x.toPrecision(6));
+      const x = back(lo + ((hi - lo) * k) / steps);
+      return integer ? Math.round(x) : Number(x.toPrecision(complement ? 8 : 6));
     };
-    const toIndex = (x) => Math.round((((log ? Math.log10(x) : x) - lo) / (hi - lo)) * steps);
+    const toIndex = (x) => Math.round(((forward(x) - lo) / (hi - lo)) * steps);
     const s = {
       row, track, input, spec,
       get value() { return s.current; },
       set(x) { s.current = x; input.value = String(toIndex(x)); out.value = (spec.format || format)(x); },
-      position: (x) => (((log ? Math.log10(x) : x) - lo) / (hi - lo)), // 0..1 along the track
+      position: (x) => (forward(x) - lo) / (hi - lo), // 0..1 along the track
       show(on) { row.style.display = on ? "" : "none"; },
     };
     input.addEventListener("input", () => {

@@ -140,6 +140,7 @@
   const VIRIDIS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
     [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
   function colour(u) {
+    if (!Number.isFinite(u)) return [0, 0, 0]; // drawn transparent by heatmap()
     const v = Math.min(Math.max(u, 0), 1) * (VIRIDIS.length - 1), i = Math.min(Math.floor(v), VIRIDIS.length - 2);
     const f = v - i;
     return VIRIDIS[i].map((c, k) => Math.round(c + f * (VIRIDIS[i + 1][k] - c)));

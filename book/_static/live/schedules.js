@@ -156,7 +156,7 @@
     if (typeof x === "string") return JSON.stringify(x);
     if (typeof x === "boolean") return x ? "True" : "False";
     if (x === null) return "None";
-    return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
+    return String(x); // the shortest text that reads back as the same double, as Python's repr
   }
 
   /* The package call: schedules.cosine(0.1, total_steps=1000), inside warmup(...) if warmed up. */
