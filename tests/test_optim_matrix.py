@@ -311,14 +311,15 @@ def test_a_tensor_lr_must_hold_one_number(name):
             getattr(ours, name)([nn.Parameter(torch.ones(2, 2))], lr=lr)
 
 
-@pytest.mark.parametrize("shape", [(), (1,)])
+@pytest.mark.parametrize(("shape", "lr_dtype"), [((), torch.float64), ((1,), torch.float64), ((), torch.float32)])
 @pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=CONFIG_IDS)
-def test_tensor_lr_trains_like_torch(name, kwargs, shape):
+def test_tensor_lr_trains_like_torch(name, kwargs, shape, lr_dtype):
+    """A float32 rate on float64 weights too: torch then takes Adafactor's step size in float32, as ours."""
     lr = kwargs.get("lr", inspect.signature(getattr(ours, name)).parameters["lr"].default)
     results = []
     for module in (ours, torch.optim):
         net, x, y = make_problem(name, "cpu", torch.float64)
-        opt = make_optimizer(module, name, {**kwargs, "lr": torch.full(shape, lr, dtype=torch.float64)}, net)
+        opt = make_optimizer(module, name, {**kwargs, "lr": torch.full(shape, lr, dtype=lr_dtype)}, net)
         train(opt, net, x, y, 16)
         results.append((net, opt))
     assert_matches(*results, atol=1e-12, rtol=0)

@@ -110,8 +110,7 @@ class Adafactor(Optimizer):
         state["t"] += 1
         t = state["t"]
         one_minus_beta2 = t**tau  # 1 - beta2_t = t^tau
-        rho = lr.clamp(max=1 / t**0.5) if isinstance(lr, torch.Tensor) else min(lr, 1 / t**0.5)  # rho_t
-        alpha = torch.fmax(_rms(theta), _like(theta, eps2)) * rho  # alpha_t = max(eps2, RMS(theta_{t-1})) rho_t
+        scale = torch.fmax(_rms(theta), _like(theta, eps2))  # max(eps2, RMS(theta_{t-1})); alpha_t = scale rho_t
         if wd != 0:
             theta.mul_(1 - lr * wd)  # theta <- (1 - lr lambda) theta
         if factored:
@@ -125,7 +124,24 @@ class Adafactor(Optimizer):
             V = v.clone()
         U = V.clamp_(min=eps1 * eps1).rsqrt_().mul_(g)  # U_t = G_t / max(sqrt(V_t), eps1)
         clip = torch.fmax(_rms(U) / d, _like(theta, 1.0))  # max(1, RMS(U_t) / d)
-        theta.addcmul_(U, -(alpha / clip).to(theta.dtype))  # theta_t = theta_{t-1} - alpha_t / clip U_t
+        step = _step_size(scale, lr, t, clip)  # alpha_t / clip, with rho_t = min(lr, 1 / sqrt(t))
+        theta.addcmul_(U, -step.to(theta.dtype))  # theta_t = theta_{t-1} - alpha_t / clip U_t
+
+
+def _step_size(scale: torch.Tensor, lr, t: int, clip: torch.Tensor) -> torch.Tensor:
+    """``scale * min(lr, 1 / sqrt(t)) / clip``, rounded as torch rounds it, with no host sync.
+
+    torch computes this in Python floats, except where ``lr`` is a tensor and the smaller of the
+    two: then ``min`` returns that tensor and the product and quotient are taken in its dtype
+    (float32 for ``torch.tensor(0.01)``). Ours computes both and keeps the one ``min`` picks,
+    by a 0-1 weight rather than a branch, so that nothing is read on the host.
+    """
+    x = 1 / t**0.5
+    if not isinstance(lr, torch.Tensor):
+        return scale * min(lr, x) / clip
+    by_lr = (scale.to(lr.dtype) * lr / clip.to(lr.dtype)).to(scale.dtype)  # rho_t = lr, in lr's dtype
+    lr_is_smaller = (lr <= x).to(scale.dtype)  # torch's min(lr, x) is lr unless x < lr
+    return scale * x / clip * (1 - lr_is_smaller) + by_lr * lr_is_smaller
 
 
 def _check_real(params) -> None:
