@@ -14,7 +14,7 @@ NOTEBOOKS  := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints
 BOOK_CACHE := _build/.jupyter_cache
 QUICK      := _build/quick
 
-.PHONY: book test install browser clean lint
+.PHONY: book test install browser clean lint wheel
 
 # Full mode. Jupyter Book executes notebooks one after the other; jupyter-cache runs those whose
 # code changed two at a time into the same execution cache first, so the build only renders.
@@ -38,6 +38,11 @@ test: $(STAMP) browser lint
 	LRCOURSE_BOOK_HTML=$(QUICK)/_build/html $(PY) -m pytest tests/test_rendered_book.py
 
 install: $(STAMP)
+
+# A wheel of the package alone (no book, no tests), to install where you train: pip install dist/*.whl
+wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/lrcourse-*.whl
 
 # Static checks: ruff (lint and format) over the code, mypy over the package's type hints.
 lint: $(STAMP)
