@@ -35,7 +35,8 @@ test: $(STAMP) browser lint
 	LRCOURSE_QUICK=1 LRCOURSE_EXECUTED_CACHE=$(QUICK)/_build/.jupyter_cache $(PY) -m pytest -n auto --dist loadscope
 	LRCOURSE_QUICK=1 LRCOURSE_SEED=$(SECOND_SEED) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadscope book
 	LRCOURSE_QUICK=1 $(JB) build . --path-output $(QUICK) -W -n --keep-going
-	LRCOURSE_BOOK_HTML=$(QUICK)/_build/html $(PY) -m pytest tests/test_rendered_book.py
+	LRCOURSE_BOOK_HTML=$(QUICK)/_build/html $(PY) -m pytest tests/test_rendered_book.py tests/test_page_weight.py \
+	  tests/test_live_browser.py -k "not standalone"
 
 install: $(STAMP)
 
@@ -57,11 +58,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[book,test]'
 	touch $(STAMP)
 
-# The browser check of the rendered pages needs Debian's chromium.
+# The browser checks of the rendered pages need Debian's chromium, a CJK font (the glossary's
+# Chinese terms are checked as drawn, not as boxes) and Node (the live figures' engine is checked
+# against the package under it).
 browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
-	  else echo "make test needs chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@{ command -v chromium && command -v node && fc-list :lang=zh | grep -q .; } >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk nodejs; \
+	  else echo "make test needs: sudo apt-get install chromium fonts-noto-cjk nodejs" >&2; exit 1; fi; }
 
 clean:
 	rm -rf _build

@@ -35,6 +35,7 @@
     const back = complement ? (v) => 1 - 10 ** -v : log ? (v) => 10 ** v : (v) => v;
     const lo = forward(min), hi = forward(max);
     const toValue = (k) => {
+      if (k === toIndex(spec.value)) return spec.value; // back at the start: exactly the chapter's setting
       const x = back(lo + ((hi - lo) * k) / steps);
       return integer ? Math.round(x) : Number(x.toPrecision(complement ? 8 : 6));
     };

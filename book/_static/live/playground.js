@@ -128,6 +128,9 @@
 
       const last = loss[loss.length - 1];
       const diverged = loss.findIndex((v) => !Number.isFinite(v) || v > 1e12);
+      if (diverged >= 0) {
+        plot.text(right, `${OPTIMIZERS[s.optimizer]} diverged at step ${diverged}`, 70, 40, { color: "#d62728" });
+      }
       const where = e ? `, edge ${controls.format(e)}` : "";
       controls.report(container,
         `${OPTIMIZERS[s.optimizer]} on the ${PROBLEMS[s.problem]}: η = ${controls.format(s.lr)}${where}; ` +

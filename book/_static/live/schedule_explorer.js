@@ -96,6 +96,8 @@
       });
       ax.frame();
       plot.line(ax, t, lr, { color: "#1f77b4", width: 2 });
+      // the last rate, which a linear axis cannot show when it is a thousandth of the peak
+      plot.text(cv, `last: ${controls.format(lr[s.horizon])}`, 628, 270, { align: "right", color: "#1f77b4" });
       if (momentum) {
         const mx = plot.axes(cv, [60, 20, 570, 235], { xlim: [0, s.horizon], ylim: [0, 1.05] });
         plot.line(mx, t, momentum, { color: "#ff7f0e", dash: [5, 4] });
