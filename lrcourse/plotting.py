@@ -99,7 +99,9 @@ def animate(
     """A JavaScript animation (HTML) of several runs moving over the problem's contours.
 
     Returns the HTML of Matplotlib's ``to_jshtml``: frames are embedded in the page,
-    so it plays offline in a notebook (``IPython.display.HTML``) and in the book.
+    so it plays offline in a notebook (``IPython.display.HTML``) and in the book. Every frame
+    (at 100 dpi) adds to the page's weight: where the reader should vary a setting rather than
+    watch steps, the book's live figures (``{live-figure}``, book/_ext/live_figures.py) are lighter.
     ``levels`` goes to :func:`contour`.
 
     >>> from lrcourse.problems import Quadratic
@@ -113,7 +115,7 @@ def animate(
 
     longest = max(len(path) for path in iterates.values())
     frames = longest if frames is None else min(frames, longest)
-    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=72)
+    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=100)  # below 100 dpi the labels blur on a screen
     contour(problem, extent, ax=ax, levels=levels)
     lines = {label: ax.plot([], [], marker="o", markersize=3, linewidth=1.2, label=label)[0] for label in iterates}
     ax.legend(loc="lower right", fontsize="small")
