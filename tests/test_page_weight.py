@@ -19,9 +19,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = os.environ.get("LRCOURSE_BOOK_HTML")
-pytestmark = pytest.mark.skipif(
-    not HTML, reason="LRCOURSE_BOOK_HTML is not set: `make test` builds the book and sets it"
-)
 LIMIT = 2_000_000  # bytes
 LOADED = re.compile(r'<(?:img|script|source|video|audio|embed|link)\b[^>]*?\b(?:src|href)="([^"#]+)"', re.I)
 
@@ -56,6 +53,7 @@ def book():
     return root
 
 
+@pytest.mark.skipif(not HTML, reason="LRCOURSE_BOOK_HTML is not set: `make test` builds the book and sets it")
 def test_no_page_is_over_2_mb(book):
     heavy = {str(p.relative_to(book)): f"{w / 1e6:.2f} MB" for p, w in weights(book).items() if w > LIMIT}
     assert not heavy, f"pages over {LIMIT / 1e6:g} MB (HTML plus its own images and scripts): {heavy}"

@@ -145,11 +145,17 @@ def stability_map(fig, s: dict) -> str:
     left, right = fig.subplots(1, 2)
     lrs, betas = np.meshgrid(np.linspace(0.005, 4.2, 220), np.linspace(0, 0.999, 160))
     worst = np.maximum(*(heavy_ball_radius(lrs, betas, h) for h in q.curvatures))
-    left.set_facecolor("0.75")
-    shade = left.pcolormesh(lrs, betas, np.where(worst < 1, worst, np.nan), cmap="viridis_r", vmin=0, vmax=1)
-    fig.colorbar(shade, ax=left, label="contraction per step")
+    left.set_facecolor("0.75")  # grey: heavy ball diverges
+    root_kappa = math.sqrt(q.condition)
+    fastest = -math.log10(1 - (root_kappa - 1) / (root_kappa + 1))  # at the tuned pair; as the live map's colours
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slowness = np.where(worst < 1, -np.log10(1 - worst), np.nan)
+    shade = left.pcolormesh(lrs, betas, slowness, cmap="viridis_r", vmin=fastest, vmax=fastest + 2.5)
+    fig.colorbar(shade, ax=left, label="−log10(1 − contraction)")
     eta = np.linspace(1e-3, 4 / q.L, 300)
     left.plot(eta, np.maximum((1 - np.sqrt(eta * q.mu)) ** 2, (1 - np.sqrt(eta * q.L)) ** 2), "w--", linewidth=1)
+    tuned_lr, tuned_beta = 4 / (math.sqrt(q.L) + math.sqrt(q.mu)) ** 2, ((root_kappa - 1) / (root_kappa + 1)) ** 2
+    left.plot(tuned_lr, tuned_beta, "*", color="tab:orange", markersize=12)
     left.plot(s["lr"], s["momentum"], "o", color="tab:red")
     left.set(xlabel="rate η", ylabel="momentum β", title=f"heavy ball, κ = {s['condition']:g}")
     path = problems.run(q, optim.SGD, [1.0, 1.0], s["steps"], lr=s["lr"], momentum=s["momentum"])

@@ -42,8 +42,8 @@
       plot.line(ax, t, raw.size, { color: "#d62728" });
       plot.line(ax, t, corrected.size, { color: "#1f77b4" });
       plot.marker(ax, peak + 1, raw.size[peak], { color: "#d62728", size: 4 });
-      plot.text(left, "red: without correction (grey: its formula)", 57, 36, { color: "#d62728" });
-      plot.text(left, "blue: Adam, corrected", 57, 52, { color: "#1f77b4" });
+      plot.text(left, "red: without correction (grey: its formula)", 320, 252, { align: "right", color: "#d62728" });
+      plot.text(left, "blue: Adam, corrected", 320, 268, { align: "right", color: "#1f77b4" });
 
       plot.clear(right);
       const bx = plot.axes(right, [55, 20, 270, 255], {
@@ -52,8 +52,8 @@
       bx.frame();
       plot.line(bx, t, t.map((k) => 1 - s.beta1 ** k), { color: "#2ca02c" });
       plot.line(bx, t, t.map((k) => Math.sqrt(1 - s.beta2 ** k)), { color: "#9467bd" });
-      plot.text(right, "green: m_t / g = 1 − β1^t", 57, 36, { color: "#2ca02c" });
-      plot.text(right, "purple: √v_t / |g| = √(1 − β2^t)", 57, 52, { color: "#9467bd" });
+      plot.text(right, "green: m_t / g = 1 − β1^t", 320, 252, { align: "right", color: "#2ca02c" });
+      plot.text(right, "purple: √v_t / |g| = √(1 − β2^t)", 320, 268, { align: "right", color: "#9467bd" });
 
       controls.report(container,
         `β1 = ${controls.format(s.beta1)}, β2 = ${s.beta2}: first step ${controls.format(raw.size[0])} lr without ` +

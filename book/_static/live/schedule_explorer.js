@@ -97,11 +97,11 @@
       ax.frame();
       plot.line(ax, t, lr, { color: "#1f77b4", width: 2 });
       // the last rate, which a linear axis cannot show when it is a thousandth of the peak
-      plot.text(cv, `last: ${controls.format(lr[s.horizon])}`, 628, 270, { align: "right", color: "#1f77b4" });
+      plot.text(cv, `last: ${controls.format(lr[s.horizon])}`, 626, 50, { align: "right", color: "#1f77b4" });
       if (momentum) {
         const mx = plot.axes(cv, [60, 20, 570, 235], { xlim: [0, s.horizon], ylim: [0, 1.05] });
         plot.line(mx, t, momentum, { color: "#ff7f0e", dash: [5, 4] });
-        plot.text(cv, "dashed: .momentum (0 to 1, right)", 636, 30, { align: "right", color: "#ff7f0e" });
+        plot.text(cv, "dashed: .momentum (0 to 1)", 626, 34, { align: "right", color: "#ff7f0e" });
       }
       const python = schedules.python(s.schedule, args, warmup);
       code.textContent = python;
