@@ -9,6 +9,8 @@ modules are imported by name (``from lrcourse import schedules``):
   path), plus the layer-wise LARS and LAMB;
 - ``lrcourse.schedules``: closed-form learning-rate schedules and ``attach``;
 - ``lrcourse.scaling``: the linear and square-root rules for larger batches;
+- ``lrcourse.mup``: the maximal update parametrisation, a network and its per-layer
+  rates from a base width, so that one rate holds at every width;
 - ``lrcourse.train``: ``fit`` with accumulation, clipping, history, resume,
   TensorBoard and data-parallel training under ``torchrun``;
 - ``lrcourse.lr_finder``: the range test; ``lrcourse.recipes``: the MNIST recipes;

@@ -50,12 +50,12 @@ by :math:`\alpha`. With :math:`c = \alpha / \alpha_0` (:math:`1/m` for the reado
 with a bias read as a weight of fan-in 1. For an MLP of widths
 :math:`d \to n \to \dots \to n \to k` that is, relative to the base rate:
 
-==============  ===========  ==========  ============  ============
-optimizer       input layer  hidden W    hidden bias   readout W, b
-==============  ===========  ==========  ============  ============
-SGD             :math:`m`    1           :math:`m`     :math:`m`, 1
-Adam            1            :math:`1/m` 1             1, 1
-==============  ===========  ==========  ============  ============
+=========  ============  ============  ============  ============  ============
+optimizer  input W, b    hidden W      hidden b      readout W     readout b
+=========  ============  ============  ============  ============  ============
+SGD        :math:`m`     1             :math:`m`     :math:`m`     1
+Adam       1             :math:`1/m`   1             1             1
+=========  ============  ============  ============  ============  ============
 
 the rules of the ``mup`` package (``MuSGD``, ``MuAdam`` with ``MuReadout``), which the
 tests check this module against. Weight decay is divided by the same multiplier, so
