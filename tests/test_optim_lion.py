@@ -15,6 +15,7 @@ import io
 import lion_pytorch
 import pytest
 import torch
+from reference_runs import fresh, steps
 from test_optim import DEVICES, STEPS, make_problem, train
 from torch import nn
 
@@ -181,20 +182,6 @@ def test_state_follows_the_parameter_dtype_and_device(device, dtype):
 
 
 # --- checkpoints to and from lion_pytorch ---------------------------------------------------
-
-
-def fresh(cls, **kwargs):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
-    return model, cls(model.parameters(), **kwargs)
-
-
-def steps(model, opt, n, seed):
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(n):
-        opt.zero_grad()
-        model(torch.randn(8, 3, generator=generator, dtype=torch.float64)).pow(2).mean().backward()
-        opt.step()
 
 
 HYPER = dict(lr=1e-3, weight_decay=0.1)

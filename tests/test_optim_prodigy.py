@@ -17,6 +17,7 @@ import io
 import prodigyopt
 import pytest
 import torch
+from reference_runs import fresh, steps
 from test_optim import DEVICES, STEPS, make_problem, train
 from torch import nn
 
@@ -222,20 +223,6 @@ def test_the_step_reads_the_device_once_not_once_per_parameter(monkeypatch):
 
 
 # --- checkpoints to and from prodigyopt ------------------------------------------------------
-
-
-def fresh(cls, **kwargs):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
-    return model, cls(model.parameters(), **kwargs)
-
-
-def steps(model, opt, n, seed):
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(n):
-        opt.zero_grad()
-        model(torch.randn(8, 3, generator=generator, dtype=torch.float64)).pow(2).mean().backward()
-        opt.step()
 
 
 HYPER = dict(weight_decay=0.01, use_bias_correction=True)

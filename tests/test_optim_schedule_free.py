@@ -16,8 +16,10 @@ import itertools
 
 import numpy as np
 import pytest
+import reference_runs
 import schedulefree
 import torch
+from reference_runs import steps
 from test_optim import DEVICES, STEPS, make_problem, train
 from torch import nn
 
@@ -300,19 +302,9 @@ def test_recompute_batchnorm_gives_the_statistics_at_x():
 
 
 def fresh(cls, **kwargs):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
-    opt = cls(model.parameters(), **kwargs)
+    model, opt = reference_runs.fresh(cls, **kwargs)
     opt.train()
     return model, opt
-
-
-def steps(model, opt, n, seed):
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(n):
-        opt.zero_grad()
-        model(torch.randn(8, 3, generator=generator, dtype=torch.float64)).pow(2).mean().backward()
-        opt.step()
 
 
 HYPER = {"SGDScheduleFree": dict(lr=0.1, warmup_steps=3), "AdamWScheduleFree": dict(lr=0.01, weight_decay=0.1)}

@@ -1,0 +1,23 @@
+"""Runs shared by the tests that compare an optimizer with its reference package.
+
+Not a test module: the oracle tests import it (pytest puts ``tests/`` on the path).
+"""
+
+import torch
+from torch import nn
+
+
+def fresh(cls, **kwargs):
+    """A small float64 network (the same weights every call) and ``cls`` over its parameters."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    return model, cls(model.parameters(), **kwargs)
+
+
+def steps(model, opt, n, seed):
+    """``n`` steps on batches drawn from ``seed``, so two runs can be compared step for step."""
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(n):
+        opt.zero_grad()
+        model(torch.randn(8, 3, generator=generator, dtype=torch.float64)).pow(2).mean().backward()
+        opt.step()
