@@ -3,6 +3,8 @@
 Not a test module: the oracle tests import it (pytest puts ``tests/`` on the path).
 """
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -21,3 +23,13 @@ def steps(model, opt, n, seed):
         opt.zero_grad()
         model(torch.randn(8, 3, generator=generator, dtype=torch.float64)).pow(2).mean().backward()
         opt.step()
+
+
+def make_optimizer(cls, kwargs, net):
+    """Two groups: the second at half the rate (its own ``lr``), the first on the defaults."""
+    lr = kwargs.get("lr", inspect.signature(cls).parameters["lr"].default)
+    groups = [
+        {"params": [net.hidden.weight, net.hidden.bias, net.empty]},
+        {"params": [net.out.weight, net.out.bias, net.frozen], "lr": lr / 2},
+    ]
+    return cls(groups, **kwargs)

@@ -15,7 +15,7 @@ import io
 import lion_pytorch
 import pytest
 import torch
-from reference_runs import fresh, steps
+from reference_runs import fresh, make_optimizer, steps
 from test_optim import DEVICES, STEPS, make_problem, train
 from torch import nn
 
@@ -34,16 +34,6 @@ CONFIGS = [
 ]
 IDS = ["-".join(f"{k}={v}" for k, v in kw.items()) or "defaults" for kw in CONFIGS]
 TOL = 1e-9  # the issue's bar in float64; the runs below agree exactly
-
-
-def make_optimizer(cls, kwargs, net):
-    """Two groups: the second at half the rate (its own ``lr``), the first on the defaults."""
-    lr = kwargs.get("lr", inspect.signature(cls).parameters["lr"].default)
-    groups = [
-        {"params": [net.hidden.weight, net.hidden.bias, net.empty]},
-        {"params": [net.out.weight, net.out.bias, net.frozen], "lr": lr / 2},
-    ]
-    return cls(groups, **kwargs)
 
 
 def run_both(kwargs, device, dtype, steps=STEPS):

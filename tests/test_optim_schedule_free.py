@@ -19,7 +19,7 @@ import pytest
 import reference_runs
 import schedulefree
 import torch
-from reference_runs import steps
+from reference_runs import make_optimizer, steps
 from test_optim import DEVICES, STEPS, make_problem, train
 from torch import nn
 
@@ -48,16 +48,6 @@ STATE_NAMES = {"z": "z", "exp_avg_sq": "v"}  # schedulefree's -> ours
 GROUP_NUMBERS = ["k", "weight_sum", "lr_max", "scheduled_lr", "train_mode", "lr"]
 EVAL_AT = 8  # both visit eval mode after this many steps, then train on
 TOL = 1e-9
-
-
-def make_optimizer(cls, kwargs, net):
-    """Two groups: the second at half the rate (its own ``lr``), the first on the defaults."""
-    lr = kwargs.get("lr", inspect.signature(cls).parameters["lr"].default)
-    groups = [
-        {"params": [net.hidden.weight, net.hidden.bias, net.empty]},
-        {"params": [net.out.weight, net.out.bias, net.frozen], "lr": lr / 2},
-    ]
-    return cls(groups, **kwargs)
 
 
 def run(cls, kwargs, device, dtype, steps=STEPS, **extra):
