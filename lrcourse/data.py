@@ -78,12 +78,16 @@ def mnist(
     device: str | torch.device | None = None,
     root: str | Path | None = None,
     download: bool = True,
+    standardize: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalized MNIST ``(images, labels)`` on ``device``: a subset in quick mode.
+    """MNIST ``(images, labels)`` as float32 on ``device``: a subset in quick mode.
 
     ``size`` keeps the first ``size`` examples (MNIST's order is already
     shuffled, so every class is present). Left as ``None`` it is the whole
     split, or ``QUICK_MNIST_SIZES[split]`` when ``LRCOURSE_QUICK`` is set.
+    The pixels are standardized with the training set's mean and standard
+    deviation (as ``ToTensor`` then ``Normalize``); with ``standardize=False``
+    they are only scaled to [0, 1], as ``ToTensor`` alone leaves them.
 
     >>> images, labels = mnist("test", size=100, device="cpu")  # doctest: +SKIP
     >>> images.shape, images.device  # doctest: +SKIP
@@ -96,13 +100,18 @@ def mnist(
     elif not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise ValueError(f"size must be a positive int or None, not {size!r}")
     images, labels = load_mnist(split, root=root, normalize=False, download=download)
-    images, labels = _standardize(images[:size].to(device)), labels[:size].to(device)  # convert only what is kept
-    return images, labels
+    images, labels = images[:size].to(device), labels[:size].to(device)  # convert only what is kept
+    return (_standardize(images) if standardize else _to_unit_range(images)), labels
+
+
+def _to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """Bytes to float32 in [0, 1], as torchvision's ``ToTensor`` does."""
+    return images.float() / 255
 
 
 def _standardize(images: torch.Tensor) -> torch.Tensor:
-    """Bytes to float32 in [0, 1], then to zero mean and unit variance over the training set."""
-    return (images.float() / 255 - MNIST_MEAN) / MNIST_STD
+    """Bytes to [0, 1], then to zero mean and unit variance over the training set."""
+    return (_to_unit_range(images) - MNIST_MEAN) / MNIST_STD
 
 
 def mnist_raw_folder(root: str | Path | None = None, *, download: bool = True) -> Path:

@@ -16,8 +16,9 @@ class ArticleCNN(nn.Module):
     max pooling, then three fully connected layers 400 -> 120 -> 84 -> 10.
     On a 28x28 image the feature maps go 28 -> 26 -> 13 -> 11 -> 5, so the
     flattened size is ``16 * 5 * 5 = 400``. The article writes
-    ``x.view(-1, 16 * 4 * 4)``: with 256 features per row, a batch of 64 is
-    reshaped into 100 rows, and ``fc1`` then fails on the shape. (The article's
+    ``x.view(-1, 16 * 4 * 4)`` and gives ``fc1`` 256 inputs: a batch of 64 is
+    reshaped into 100 rows of 256, which its ``fc1`` accepts, and the run fails
+    only at the loss, which gets 100 predictions for 64 labels. (The article's
     code also forgets ``import torch.nn.functional as F``.)
 
     >>> model = ArticleCNN()

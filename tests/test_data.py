@@ -108,6 +108,16 @@ def test_mnist_quick_mode_takes_the_quick_subset(tiny_mnist, monkeypatch):
     assert len(data.mnist("train", root=tiny_mnist)[0]) == 3
 
 
+def test_mnist_unstandardized_is_what_to_tensor_gives(tiny_mnist):
+    from torchvision.transforms.functional import to_tensor
+
+    images, _ = data.mnist("test", root=tiny_mnist, standardize=False)
+    raw, _ = data.load_mnist("test", root=tiny_mnist, normalize=False)
+    expected = torch.stack([to_tensor(image[0].numpy()) for image in raw])  # one HxW uint8 image each
+    torch.testing.assert_close(images, expected, rtol=0, atol=0)
+    assert images.min() >= 0 and images.max() <= 1
+
+
 @pytest.mark.parametrize("size", [0, -1, 2.5, True])
 def test_mnist_rejects_a_bad_size(tiny_mnist, size):
     with pytest.raises(ValueError, match="size"):
