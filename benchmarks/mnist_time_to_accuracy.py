@@ -7,7 +7,10 @@ accuracy on all 10,000 test images, over several seeds (default ``config.seeds(5
 - article: ``lrcourse.recipes.ARTICLE``, Adam at 1e-3, batches of 64, constant rate, 10 epochs;
 - fast: ``lrcourse.recipes.FAST``, one cycle of SGD with Nesterov momentum, with any of its
   settings overridden from the command line (``--peak 0.1 0.15`` runs one candidate per value:
-  the recipe search of ``benchmarks/README.md``).
+  the recipe search of ``benchmarks/README.md``);
+- ``--ablate``: the fast recipe, then the fast recipe with one ingredient taken out at a time (the
+  one-cycle schedule, the momentum, the weight decay, the batch of 128, the standardized inputs),
+  every other setting unchanged and the peak not retuned: what each ingredient buys.
 
 The test accuracy is also measured every ``--eval-every`` updates on the way, to count
 **collapses** (``lrcourse.recipes.collapsed``: the accuracy falls 5 points or more below an
@@ -21,7 +24,7 @@ ratio of its mean training time to the article's.
     LRCOURSE_DATA=../shared/data python benchmarks/mnist_time_to_accuracy.py
     # --seeds 0 1 2 3 4, --threads 1, --target 0.99, --eval-every (default half an epoch),
     # --peak/--warmup/--epochs/--batch (fast recipe candidates; one cycle sets the momentum), --no-article,
-    # --train-size 6000 (a smoke run)
+    # --train-size 6000 (a smoke run), --ablate (each ingredient of the fast recipe removed in turn)
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--train-size", type=int, default=None, help="first N training images (default all)")
     parser.add_argument("--no-article", action="store_true", help="skip the article's recipe (a recipe search)")
+    parser.add_argument("--ablate", action="store_true", help="the fast recipe with each ingredient removed in turn")
     fast = recipes.FAST
     parser.add_argument("--peak", type=float, nargs="+", default=[fast.lr], help=f"peak rate (default {fast.lr})")
     parser.add_argument("--warmup", type=float, nargs="+", default=[fast.warmup], help="fraction of the run warming up")
@@ -59,9 +63,27 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+PLAIN_INPUTS = "fast without standardized inputs"  # the one ablation that changes the data, not the recipe
+
+
+def ablations() -> dict[str, recipes.Recipe]:
+    """The fast recipe, and the fast recipe without each of its ingredients (the others unchanged)."""
+    fast = recipes.FAST
+    return {
+        "fast": fast,
+        "fast without one cycle (constant rate at the peak)": fast.with_(schedule="constant"),
+        "fast without momentum": fast.with_(momentum=0.0, nesterov=False),
+        "fast without weight decay": fast.with_(weight_decay=0.0),
+        "fast with batches of 64": fast.with_(batch_size=64),
+        PLAIN_INPUTS: fast,
+    }
+
+
 def candidates(args: argparse.Namespace) -> dict[str, recipes.Recipe]:
     """The article's recipe (unless ``--no-article``) and one fast recipe per combination of settings."""
     out = {} if args.no_article else {"article": recipes.ARTICLE}
+    if args.ablate:
+        return out | ablations()
     for lr, warmup, epochs, batch in itertools.product(args.peak, args.warmup, args.epochs, args.batch):
         recipe = recipes.FAST.with_(lr=lr, warmup=warmup, epochs=epochs, batch_size=batch)
         out[f"fast peak {lr:g} warmup {warmup:g} {epochs} ep batch {batch}"] = recipe
@@ -82,6 +104,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     # explicit sizes: the benchmark ignores LRCOURSE_QUICK
     train, test = mnist("train", size=args.train_size or 60_000), mnist("test", size=10_000)
+    plain = (  # pixels in [0, 1] only, as the article's ToTensor leaves them
+        mnist("train", size=args.train_size or 60_000, standardize=False),
+        mnist("test", size=10_000, standardize=False),
+    )
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_name()}, "
         f"load average {os.getloadavg()[0]:.2f} at start; {len(train[0])} training images, {len(test[0])} test"
@@ -96,7 +122,8 @@ def main() -> None:
             recipe = grid[name]
             every = args.eval_every or -(-len(recipes.batches(recipe, train)) // 2)  # half an epoch, rounded up
             print(f"\n== {name}, seed {seed}", flush=True)
-            runs[name].append(recipes.timed_train(recipe, train, test, eval_every=every, seed=seed, progress=True))
+            data = plain if name == PLAIN_INPUTS else (train, test)
+            runs[name].append(recipes.timed_train(recipe, *data, eval_every=every, seed=seed, progress=True))
     print(f"\nload average at the end {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
 
     print("\nper seed (final = test accuracy at the end of the budget):")
