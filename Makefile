@@ -14,11 +14,11 @@ NOTEBOOKS  := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints
 BOOK_CACHE := _build/.jupyter_cache
 QUICK      := _build/quick
 
-.PHONY: book test install browser clean lint wheel
+.PHONY: book test install browser node clean lint wheel
 
 # Full mode. Jupyter Book executes notebooks one after the other; jupyter-cache runs those whose
 # code changed two at a time into the same execution cache first, so the build only renders.
-book: $(STAMP)
+book: $(STAMP) node
 	mkdir -p $(BOOK_CACHE)
 	$(JCACHE) notebook -p $(BOOK_CACHE) add $(NOTEBOOKS)
 	$(JCACHE) project -p $(BOOK_CACHE) execute --executor local-parallel --timeout 1800
@@ -65,6 +65,12 @@ browser:
 	@{ command -v chromium && command -v node && fc-list :lang=zh | grep -q .; } >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk nodejs; \
 	  else echo "make test needs: sudo apt-get install chromium fonts-noto-cjk nodejs" >&2; exit 1; fi; }
+
+# The tools chapter runs TensorBoard's own smoothing code (JavaScript) with Node to check ours.
+node:
+	@command -v node >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q nodejs; \
+	  else echo "make book needs Node.js: sudo apt-get install nodejs" >&2; exit 1; fi; }
 
 clean:
 	rm -rf _build
