@@ -104,9 +104,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     # explicit sizes: the benchmark ignores LRCOURSE_QUICK
     train, test = mnist("train", size=args.train_size or 60_000), mnist("test", size=10_000)
-    plain = (  # pixels in [0, 1] only, as the article's ToTensor leaves them
-        mnist("train", size=args.train_size or 60_000, standardize=False),
-        mnist("test", size=10_000, standardize=False),
+    plain = (  # pixels in [0, 1] only, as the article's ToTensor leaves them: only the ablation needs them
+        (
+            mnist("train", size=args.train_size or 60_000, standardize=False),
+            mnist("test", size=10_000, standardize=False),
+        )
+        if args.ablate
+        else None
     )
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_name()}, "
