@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from lrcourse.curvature import hvp_function, sharpness, top_eigenvalue
+from lrcourse.curvature import hvp_function, sharpness, top_eigenpair, top_eigenvalue
 from lrcourse.problems import quadratic
 
 
@@ -72,3 +72,102 @@ def test_hvp_matches_the_hessian_of_a_small_network():
 
 def test_zero_operator():
     assert top_eigenvalue(lambda v: 0 * v, dim=3) == 0.0
+
+
+class Counted:
+    """A matrix as an operator that counts its products."""
+
+    def __init__(self, M):
+        self.M, self.products = M, 0
+
+    def __call__(self, v):
+        self.products += 1
+        return self.M @ v
+
+
+def rotated(eigenvalues, seed=0):
+    """A symmetric matrix with the given eigenvalues in a random orthonormal basis."""
+    generator = torch.Generator().manual_seed(seed)
+    Q, _ = torch.linalg.qr(torch.randn(len(eigenvalues), len(eigenvalues), generator=generator, dtype=torch.float64))
+    return Q @ torch.diag(torch.tensor(eigenvalues, dtype=torch.float64)) @ Q.T, Q
+
+
+def test_top_eigenvalue_of_a_hand_computed_matrix():
+    M = torch.tensor([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)  # 3, 1, 1
+    assert top_eigenvalue(lambda v: M @ v, dim=3, iters=200, tol=1e-12, dtype=torch.float64) == pytest.approx(3.0)
+
+
+def test_warm_start_converges_in_fewer_products():
+    eigenvalues = [10.0, 9.0] + list(np.linspace(1.0, 8.0, 48))
+    M, Q = rotated(eigenvalues)
+    cold, warm = Counted(M), Counted(M)
+    v0 = Q[:, 0] + 0.01 * Q[:, 1]  # near the top eigenvector, as at the previous point of a run
+    a = top_eigenvalue(cold, 50, iters=1000, tol=1e-8, dtype=torch.float64)
+    b = top_eigenvalue(warm, 50, iters=1000, tol=1e-8, dtype=torch.float64, v0=v0)
+    assert a == pytest.approx(10.0, rel=1e-6) and b == pytest.approx(10.0, rel=1e-6)
+    assert warm.products < cold.products / 2
+
+
+def test_preconditioned_value_by_hand():
+    H = torch.diag(torch.tensor([4.0, 8.0], dtype=torch.float64))
+    P = torch.tensor([1.0, 4.0], dtype=torch.float64)  # P^(-1/2) H P^(-1/2) = diag(4, 2)
+    found = top_eigenvalue(lambda v: H @ v, 2, iters=200, tol=1e-12, dtype=torch.float64, preconditioner=P)
+    assert found == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("method", ["power", "lanczos"])
+def test_preconditioned_value_is_the_eigenvalue_of_the_scaled_hessian(method):
+    generator = torch.Generator().manual_seed(1)
+    A = torch.randn(8, 8, generator=generator, dtype=torch.float64)
+    H = A @ A.T
+    P = torch.rand(8, generator=generator, dtype=torch.float64) + 0.1
+    D = torch.diag(P.rsqrt())
+    exact = torch.linalg.eigvalsh(D @ H @ D).max().item()
+    kwargs = dict(iters=5000, tol=1e-12, dtype=torch.float64, preconditioner=P)
+    if method == "power":
+        found = top_eigenvalue(lambda v: H @ v, 8, **kwargs)
+    else:
+        found, vector = top_eigenpair(lambda v: H @ v, 8, **kwargs)
+        torch.testing.assert_close(D @ H @ D @ vector, found * vector)
+    assert found == pytest.approx(exact, rel=1e-8)
+
+
+def test_lanczos_finds_a_crowded_top_in_far_fewer_products_than_power_iteration():
+    eigenvalues = [10.0, 9.95, 9.9] + list(np.linspace(-3.0, 9.5, 197))  # gaps of half a percent
+    M, _ = rotated(eigenvalues)
+    lanczos, power = Counted(M), Counted(M)
+    found, vector = top_eigenpair(lanczos, 200, iters=200, tol=1e-6, dtype=torch.float64)
+    assert found == pytest.approx(10.0, rel=1e-5)
+    torch.testing.assert_close(vector.norm().item(), 1.0)
+    slow = top_eigenvalue(power, 200, iters=lanczos.products, tol=0.0, dtype=torch.float64)
+    assert slow < found - 0.01  # power iteration, with as many products, is still well below
+
+
+def test_lanczos_is_the_largest_eigenvalue_not_the_largest_in_modulus():
+    M = torch.diag(torch.tensor([3.0, 1.0, -5.0], dtype=torch.float64))
+    found, vector = top_eigenpair(lambda v: M @ v, 3, tol=1e-10, dtype=torch.float64)
+    assert found == pytest.approx(3.0)
+    torch.testing.assert_close(vector.abs(), torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64))
+
+
+def test_lanczos_warm_start_from_its_own_vector_stops_at_once():
+    M, _ = rotated([5.0, 4.9, 4.8, 1.0, 0.5, 0.0])
+    value, vector = top_eigenpair(lambda v: M @ v, 6, tol=1e-10, dtype=torch.float64)
+    again = Counted(M)
+    value2, vector2 = top_eigenpair(again, 6, tol=1e-6, dtype=torch.float64, v0=vector)
+    assert again.products <= 2 and value2 == pytest.approx(value)
+    assert torch.dot(vector2, vector) > 0.99  # oriented like the start
+
+
+def test_lanczos_min_iters_escapes_a_warm_start_on_a_lower_eigenvector():
+    M, Q = rotated([10.0, 8.0] + [1.0] * 48)
+    v0 = Q[:, 1] + 1e-4 * Q[:, 0]  # the top eigenvector of an earlier point, now second
+    trapped, _ = top_eigenpair(lambda v: M @ v, 50, tol=1e-2, dtype=torch.float64, v0=v0)
+    escaped, _ = top_eigenpair(lambda v: M @ v, 50, tol=1e-2, min_iters=10, dtype=torch.float64, v0=v0)
+    assert trapped == pytest.approx(8.0, rel=1e-3)  # a small residual, at the wrong eigenvalue
+    assert escaped == pytest.approx(10.0, rel=1e-3)
+
+
+def test_lanczos_zero_operator():
+    value, _ = top_eigenpair(lambda v: 0 * v, dim=3)
+    assert value == 0.0
