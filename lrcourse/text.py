@@ -96,7 +96,9 @@ class CharTransformer(nn.Module):
 
     The blocks are ``nn.TransformerEncoderLayer``; ``norm_first=False`` (the default here, as in the
     original Transformer) puts layer normalization *after* each residual addition ("post-LN"),
-    ``True`` before it ("pre-LN"). A causal mask lets position ``t`` see only positions ``<= t``.
+    ``True`` before it ("pre-LN"). ``final_norm=True`` adds a layer normalization after the last
+    block (``blocks.norm``), as GPT-2's pre-LN does; by default there is none, as in PyTorch's
+    encoder. A causal mask lets position ``t`` see only positions ``<= t``.
 
     >>> model = CharTransformer(vocab_size=10, length=8, dim=16, heads=2, layers=1)
     >>> model(torch.zeros(3, 8, dtype=torch.long)).shape
@@ -118,13 +120,15 @@ class CharTransformer(nn.Module):
         layers: int = 2,
         *,
         norm_first: bool = False,
+        final_norm: bool = False,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim)
         self.position = nn.Parameter(0.02 * torch.randn(length, dim))
         block = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout, batch_first=True, norm_first=norm_first)
-        self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        norm = nn.LayerNorm(dim) if final_norm else None  # draws no random numbers
+        self.blocks = nn.TransformerEncoder(block, layers, norm=norm, enable_nested_tensor=False)
         self.out = nn.Linear(dim, vocab_size)
         self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(length), persistent=False)
 

@@ -66,3 +66,25 @@ def test_model_learns_a_repeating_text():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1 * math.log(4)
+
+
+def test_final_norm_is_a_layer_norm_after_the_last_block():
+    torch.manual_seed(0)
+    plain = text.CharTransformer(12, 10, dim=16, heads=2, layers=2, norm_first=True).eval()
+    torch.manual_seed(0)
+    final = text.CharTransformer(12, 10, dim=16, heads=2, layers=2, norm_first=True,
+                                 final_norm=True).eval()
+    assert plain.blocks.norm is None and isinstance(final.blocks.norm, torch.nn.LayerNorm)
+    with torch.no_grad():
+        final.blocks.norm.weight.uniform_(0.5, 1.5)
+        final.blocks.norm.bias.uniform_(-0.5, 0.5)
+    # same seed, same weights: the option adds the norm and draws no random numbers
+    shared = {k: v for k, v in final.state_dict().items() if not k.startswith("blocks.norm")}
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in shared.items())
+    x = torch.randint(0, 12, (3, 10))
+    h = plain.embed(x) + plain.position
+    for layer in plain.blocks.layers:
+        h = layer(h, src_mask=plain.mask, is_causal=True)
+    by_hand = plain.out(final.blocks.norm(h))
+    assert torch.allclose(final(x), by_hand, atol=1e-5)
+    assert not torch.allclose(plain(x), by_hand, atol=1e-3)
