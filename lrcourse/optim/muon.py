@@ -127,7 +127,7 @@ def newton_schulz(
     ``torch.optim.Muon``, in its order, so the result is the same to the bit). The input is not
     changed. Compare with :func:`~lrcourse.optim.muon.polar_factor` to measure the error: a singular value of ``G``
     of at least about 1/500 of its Frobenius norm ends between about 0.68 and 1.2, in
-    ``polar_factor``'s directions; a smaller one is multiplied by about :math:`a^5` (490).
+    ``polar_factor``'s directions; a smaller one is multiplied by about :math:`a^5` (485).
 
     >>> import torch
     >>> G = torch.diag(torch.tensor([4.0, 1.0, 0.1]))
