@@ -97,6 +97,24 @@ def tune(score: Score, rates: Sequence[float], *, better: str = "lower", max_wid
     )
 
 
+def tune_around(
+    score: Score, start: float, *, per_decade: int = 8, better: str = "lower", max_widen: int = 10
+) -> Tuned:
+    """Tune on three rates centred on ``start``, ``per_decade`` to a decade, widened until the best is interior.
+
+    A fine grid that costs three runs when ``start`` is already near the best rate
+    (a rate tuned for a similar schedule, say) and grows one rate at a time otherwise.
+
+    >>> t = tune_around(lambda lr: (math.log10(lr) + 1.5) ** 2, 0.01, per_decade=4)
+    >>> t.best, t.rates
+    (0.0317, [0.00562, 0.01, 0.0178, 0.0317, 0.0564])
+    """
+    if not (start > 0) or not isinstance(per_decade, int) or per_decade < 1:
+        raise ValueError(f"need start > 0 and a positive int per_decade, not {start!r}, {per_decade!r}")
+    step = 10 ** (1 / per_decade)
+    return tune(score, [_round(start * step**k) for k in (-1, 0, 1)], better=better, max_widen=max_widen)
+
+
 def _checked_grid(rates: Sequence[float]) -> list[float]:
     grid = [float(r) for r in rates]
     if len(grid) < 3 or any(r <= 0 for r in grid) or any(b <= a for a, b in zip(grid, grid[1:])):

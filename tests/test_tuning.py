@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from lrcourse.tuning import GridEdgeError, log_grid, tune
+from lrcourse.tuning import GridEdgeError, log_grid, tune, tune_around
 
 
 def bowl(best):
@@ -65,3 +65,22 @@ def test_log_grid_has_round_points():
     assert log_grid(1e-3, 1e-2, per_decade=3) == [0.001, 0.00215, 0.00464, 0.01]
     with pytest.raises(ValueError):
         log_grid(1.0, 0.1)
+
+
+def test_tune_around_starts_with_three_rates_centred_on_the_start():
+    tried = []
+    tuned = tune_around(lambda lr: tried.append(lr) or abs(math.log(lr / 0.0316)), 0.0316)
+    assert tried == [0.0237, 0.0316, 0.0421]  # 0.0316 / 10**(1/8) and 0.0316 * 10**(1/8), 3 digits
+    assert tuned.best == 0.0316 and tuned.neighbours == (0.0237, 0.0421)
+
+
+def test_tune_around_walks_to_a_distant_best_one_rate_at_a_time():
+    tuned = tune_around(lambda lr: abs(math.log(lr / 0.1)), 0.01, per_decade=2)
+    assert tuned.best == 0.1
+    assert tuned.rates == [0.00316, 0.01, 0.0316, 0.1, 0.316]
+
+
+@pytest.mark.parametrize("start, per_decade", [(0.0, 8), (-1.0, 8), (0.01, 0), (0.01, 2.5)])
+def test_tune_around_refuses_bad_input(start, per_decade):
+    with pytest.raises(ValueError):
+        tune_around(lambda lr: lr, start, per_decade=per_decade)
