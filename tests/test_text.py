@@ -72,8 +72,7 @@ def test_final_norm_is_a_layer_norm_after_the_last_block():
     torch.manual_seed(0)
     plain = text.CharTransformer(12, 10, dim=16, heads=2, layers=2, norm_first=True).eval()
     torch.manual_seed(0)
-    final = text.CharTransformer(12, 10, dim=16, heads=2, layers=2, norm_first=True,
-                                 final_norm=True).eval()
+    final = text.CharTransformer(12, 10, dim=16, heads=2, layers=2, norm_first=True, final_norm=True).eval()
     assert plain.blocks.norm is None and isinstance(final.blocks.norm, torch.nn.LayerNorm)
     with torch.no_grad():
         final.blocks.norm.weight.uniform_(0.5, 1.5)
