@@ -136,7 +136,9 @@ def top_eigenpair(
     """
     operator = _preconditioned(matvec, preconditioner)
     start = _start(dim, v0, seed, dtype, device)
-    basis, alphas, betas = [start], [], []
+    basis = [start]
+    alphas: list[float] = []  # the diagonal of the tridiagonal Lanczos matrix
+    betas: list[float] = []  # its off-diagonal
     for k in range(min(iters, dim)):
         w = operator(basis[-1])
         alphas.append(torch.dot(basis[-1], w).item())  # alpha_k = q_k^T H q_k
