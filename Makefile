@@ -8,7 +8,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
-JCACHE := $(VENV)/bin/jcache
 STAMP  := $(VENV)/.installed
 NOTEBOOKS  := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*')
 BOOK_CACHE := _build/.jupyter_cache
@@ -16,12 +15,11 @@ QUICK      := _build/quick
 
 .PHONY: book test install browser node clean lint wheel
 
-# Full mode. Jupyter Book executes notebooks one after the other; jupyter-cache runs those whose
-# code changed two at a time into the same execution cache first, so the build only renders.
+# Full mode. Jupyter Book executes notebooks one after the other; tools/execute_chapters.py runs
+# those whose code changed first, one per core, longest first, into the same execution cache
+# (jupyter-cache), so the build only renders.
 book: $(STAMP) node
-	mkdir -p $(BOOK_CACHE)
-	$(JCACHE) notebook -p $(BOOK_CACHE) add $(NOTEBOOKS)
-	$(JCACHE) project -p $(BOOK_CACHE) execute --executor local-parallel --timeout 1800
+	$(PY) tools/execute_chapters.py $(BOOK_CACHE) $(NOTEBOOKS)
 	$(JB) build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
@@ -47,8 +45,8 @@ wheel: $(STAMP)
 
 # Static checks: ruff (lint and format) over the code, mypy over the package's type hints.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check conftest.py lrcourse tests benchmarks
-	$(VENV)/bin/ruff format --check conftest.py lrcourse tests benchmarks
+	$(VENV)/bin/ruff check conftest.py lrcourse tests benchmarks tools
+	$(VENV)/bin/ruff format --check conftest.py lrcourse tests benchmarks tools
 	$(VENV)/bin/mypy
 
 # Re-installs only when the dependencies change.
