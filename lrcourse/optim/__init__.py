@@ -54,6 +54,8 @@ from lrcourse.optim.hybrid import split_for_muon as split_for_muon
 from lrcourse.optim.lamb import LAMB as LAMB
 from lrcourse.optim.lars import LARS as LARS
 from lrcourse.optim.lion import Lion as Lion
+from lrcourse.optim.memory import state_bytes as state_bytes
+from lrcourse.optim.memory import state_bytes_per_parameter as state_bytes_per_parameter
 from lrcourse.optim.muon import Muon as Muon
 from lrcourse.optim.nadam import NAdam
 from lrcourse.optim.prodigy import Prodigy as Prodigy
