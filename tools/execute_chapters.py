@@ -9,8 +9,9 @@ Why not `jcache project execute --executor local-parallel`: that executor hands 
 `multiprocessing.Pool.map`, which deals them out in chunks of four in the order given, so the
 longest chapter can start last and run alone while the other core idles. Here each worker takes
 the next chapter as soon as it is free, the longest first (Graham's longest-processing-time
-rule), and each kernel gets one thread, because two kernels with two threads each on two cores
-spend time waiting for each other (a pair of chapters ran 8% faster with one thread each).
+rule). Each kernel keeps PyTorch's default of one thread per core: limiting two kernels to one
+thread each made two chapters run 1.5 to 1.9 times longer side by side (text and rate_transfer,
+2026-12-07), since a kernel in a light phase (plotting, Python) leaves its core idle.
 """
 
 from __future__ import annotations
@@ -25,25 +26,28 @@ from pathlib import Path
 from jupyter_cache import get_cache
 from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 
-# Seconds each chapter took in full mode (two at a time, 2026-12-06). Only the order matters:
+# Seconds each chapter took in full mode (two at a time, 2026-12-07). Only the order matters:
 # a chapter that ran before in this cache is ordered by the time it took then instead.
 EXPECTED_SECONDS = {
-    "practice/mnist": 378,
-    "today/muon": 287,
-    "dynamic/warmup": 185,
-    "foundations/fixed_rate": 140,
-    "dynamic/custom_schedules": 129,
-    "today/edge_of_stability": 123,
-    "practice/time_series": 121,
-    "today/horizons": 120,
-    "dynamic/decay": 115,
-    "foundations/minibatch": 111,
-    "today/rate_transfer": 107,
-    "practice/text": 100,
-    "dynamic/restarts_cycles": 100,
-    "adaptive/side_by_side": 97,
-    "dynamic/range_test": 69,
-    "scale/large_batch": 56,
+    "practice/mnist": 324,
+    "today/muon": 317,
+    "dynamic/warmup": 135,
+    "today/rate_transfer": 133,
+    "practice/text": 124,
+    "dynamic/decay": 122,
+    "dynamic/restarts_cycles": 114,
+    "today/edge_of_stability": 109,
+    "today/horizons": 102,
+    "adaptive/side_by_side": 93,
+    "dynamic/custom_schedules": 92,
+    "foundations/minibatch": 88,
+    "dynamic/range_test": 86,
+    "foundations/fixed_rate": 85,
+    "practice/time_series": 68,
+    "scale/large_batch": 57,
+    "dynamic/clipping": 56,
+    "practice/recommender": 38,
+    "practice/faq": 33,
 }
 UNKNOWN_SECONDS = 30  # a chapter not listed above: most take well under a minute
 
@@ -90,17 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     expected = expected_seconds(cache, [record.uri for record in records])
     records.sort(key=lambda record: -expected[record.uri])
 
-    # The kernels share the cores (one thread each on two cores), unless the caller chose;
-    # set in the workers, whose kernels inherit it, so this process's environment is untouched.
-    threads = str(max(1, (os.cpu_count() or 1) // args.workers))
-    kernel_env = {name: os.environ.get(name, threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-
     jobs = [ProcessData(r.pk, r.uri, cache, args.timeout, False) for r in records]
     plural = "s" if len(jobs) > 1 else ""
     print(f"Executing {len(jobs)} chapter{plural}, {args.workers} at a time, longest first")
     failed = []
     start = time.perf_counter()
-    with multiprocessing.Pool(args.workers, initializer=os.environ.update, initargs=(kernel_env,)) as pool:
+    with multiprocessing.Pool(args.workers) as pool:
         for done, (status, uri, seconds) in enumerate(pool.imap_unordered(run_one, jobs), 1):
             verdict = "ok" if status == 0 else "FAILED"
             elapsed = time.perf_counter() - start
