@@ -11,7 +11,8 @@ longest chapter can start last and run alone while the other core idles. Here ea
 the next chapter as soon as it is free, the longest first (Graham's longest-processing-time
 rule). Each kernel keeps PyTorch's default of one thread per core: limiting two kernels to one
 thread each made two chapters run 1.5 to 1.9 times longer side by side (text and rate_transfer,
-2026-12-07), since a kernel in a light phase (plotting, Python) leaves its core idle.
+2026-12-07, with a third process on the cores; a likely reason, not measured: a kernel in a
+light phase, plotting or Python, then leaves its core idle).
 """
 
 from __future__ import annotations
