@@ -1,6 +1,7 @@
 """tools/execute_chapters.py: `make book`'s executor fills jupyter-cache, longest chapter first."""
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -28,8 +29,11 @@ def write_notebook(path: Path, *sources: str) -> str:
     return str(path)
 
 
-def test_executes_into_the_cache_and_reports_failures(tmp_path, capsys):
-    good = write_notebook(tmp_path / "good.ipynb", "x = 6 * 7", "print(x)")
+def test_executes_into_the_cache_and_reports_failures(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    good = write_notebook(
+        tmp_path / "good.ipynb", "x = 6 * 7", "print(x)", "import os; print(os.environ['OMP_NUM_THREADS'])"
+    )
     bad = write_notebook(tmp_path / "bad.ipynb", "raise ValueError('a broken chapter')")
     cache_dir = tmp_path / "cache"
 
@@ -42,6 +46,9 @@ def test_executes_into_the_cache_and_reports_failures(tmp_path, capsys):
     assert cached is not None
     bundle = cache.get_cache_bundle(cached.pk)
     assert bundle.nb.cells[1].outputs[0]["text"] == "42\n"
+    threads = max(1, os.cpu_count() // 2)  # two kernels share the cores: one thread each on two
+    assert bundle.nb.cells[2].outputs[0]["text"] == f"{threads}\n"
+    assert "OMP_NUM_THREADS" not in os.environ  # set in the workers only
     assert cache.get_cached_project_nb(str(Path(bad).absolute())) is None
 
     # Nothing changed: nothing left to run but the broken chapter.
