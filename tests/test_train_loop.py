@@ -611,3 +611,13 @@ def test_momentum_is_recorded_only_when_scheduled():
     one_cycle = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=6)
     _, run = plain_run(optimizer=optimizer, schedule=one_cycle)
     assert len(run().momentum) == 6
+
+
+def test_total_norm_equals_torchs_get_total_norm_bit_for_bit():
+    from lrcourse.train.step import total_norm
+
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.randn(shape, generator=gen) * scale for shape, scale in [((300, 7), 1e-3), ((7,), 5.0), ((), 2.0)]]
+    assert torch.equal(total_norm(grads), torch.nn.utils.get_total_norm(grads))
+    mixed = [grads[0], grads[1].double()]  # two dtypes: torch's grouping path
+    assert torch.equal(total_norm(mixed), torch.nn.utils.get_total_norm(mixed))
