@@ -23,15 +23,22 @@ book: $(STAMP) node
 	$(JB) build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-# Quick mode. pytest runs unit tests, doctests and every chapter (nbval), one process per core;
+# Quick mode. pytest runs unit tests, doctests and every chapter (nbval), one process per core and
+# one thread per process (PyTorch's default, a thread per core in each, oversubscribes the cores);
 # conftest.py keeps each executed chapter in the quick book's execution cache, so the build
-# renders what the tests ran without executing it again. Then every chapter runs a second time
-# on other seeds (LRCOURSE_SEED) and one thread, another floating-point path: a claim that one
-# seed or one machine's rounding decides fails there. Then Chromium checks the pages.
+# renders what the tests ran without executing it again. Then every chapter runs a second time on
+# other seeds (LRCOURSE_SEED) and, on a CPU with AVX-512, with PyTorch's AVX2 kernels: the
+# rounding of another machine. A claim that one seed or one machine's rounding decides fails
+# there. Then Chromium checks the pages.
 SECOND_SEED ?= 2026
+ONE_THREAD  := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# "ATEN_CPU_CAPABILITY=avx2" where the default kernels are AVX-512; elsewhere nothing (the seeds differ).
+OTHER_CPU    = $(shell $(PY) -c "import torch; print('ATEN_CPU_CAPABILITY=avx2' \
+                 if torch.backends.cpu.get_cpu_capability() == 'AVX512' else '')")
 test: $(STAMP) browser lint
-	LRCOURSE_QUICK=1 LRCOURSE_EXECUTED_CACHE=$(QUICK)/_build/.jupyter_cache $(PY) -m pytest -n auto --dist loadscope
-	LRCOURSE_QUICK=1 LRCOURSE_SEED=$(SECOND_SEED) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadscope book
+	LRCOURSE_QUICK=1 LRCOURSE_EXECUTED_CACHE=$(QUICK)/_build/.jupyter_cache $(ONE_THREAD) \
+	  $(PY) -m pytest -n auto --dist loadscope
+	LRCOURSE_QUICK=1 LRCOURSE_SEED=$(SECOND_SEED) $(ONE_THREAD) $(OTHER_CPU) $(PY) -m pytest -n auto --dist loadscope book
 	LRCOURSE_QUICK=1 $(JB) build . --path-output $(QUICK) -W -n --keep-going
 	LRCOURSE_BOOK_HTML=$(QUICK)/_build/html $(PY) -m pytest tests/test_rendered_book.py tests/test_page_weight.py \
 	  tests/test_live_browser.py -k "not standalone"
