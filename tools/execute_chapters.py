@@ -27,28 +27,27 @@ from pathlib import Path
 from jupyter_cache import get_cache
 from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 
-# Seconds each chapter took in full mode (two at a time, 2026-12-07). Only the order matters:
+# Seconds each chapter took in full mode (two at a time, fresh clone at c4e20ff, 2026-12-07). Only the order matters:
 # a chapter that ran before in this cache is ordered by the time it took then instead.
 EXPECTED_SECONDS = {
-    "practice/mnist": 324,
-    "today/muon": 317,
-    "dynamic/warmup": 135,
-    "today/rate_transfer": 133,
-    "practice/text": 124,
-    "dynamic/decay": 122,
-    "dynamic/restarts_cycles": 114,
-    "today/edge_of_stability": 109,
-    "today/horizons": 102,
-    "adaptive/side_by_side": 93,
-    "dynamic/custom_schedules": 92,
-    "foundations/minibatch": 88,
-    "dynamic/range_test": 86,
-    "foundations/fixed_rate": 85,
-    "practice/time_series": 68,
+    "practice/mnist": 308,
+    "today/muon": 231,
+    "dynamic/warmup": 155,
+    "foundations/fixed_rate": 99,
+    "dynamic/decay": 96,
+    "practice/time_series": 93,
+    "today/edge_of_stability": 91,
+    "dynamic/custom_schedules": 88,
+    "dynamic/restarts_cycles": 85,
+    "adaptive/side_by_side": 83,
+    "practice/text": 79,
+    "today/rate_transfer": 76,
+    "dynamic/clipping": 72,
+    "foundations/minibatch": 70,
+    "today/horizons": 68,
+    "dynamic/range_test": 64,
     "scale/large_batch": 57,
-    "dynamic/clipping": 56,
-    "practice/recommender": 38,
-    "practice/faq": 33,
+    "practice/recommender": 45,
 }
 UNKNOWN_SECONDS = 30  # a chapter not listed above: most take well under a minute
 
