@@ -30,23 +30,18 @@ def accumulate_gradients(
     """
     device = next(model.parameters()).device
     total = sum(len(batch[-1]) for batch in micro_batches)
-    mean_loss = None
+    mean_loss = None  # no zero to start from: adding it (and multiplying by a share of 1) changes nothing
     for *inputs, target in micro_batches:
         inputs, target = [x.to(device, non_blocking=True) for x in inputs], target.to(device, non_blocking=True)
         with precision.autocast():
             loss = loss_fn(model(*inputs), target)
-        share = len(target) / total
+        share = len(target) / total  # 1 for a single micro-batch, the usual case
+        precision.backward(loss if share == 1 else loss * share)
         at_least_float32 = torch.promote_types(loss.dtype, torch.float32)  # a float16 sum would round
-        if share == 1:  # one micro-batch (the usual case): the same numbers, three small operations fewer
-            precision.backward(loss)
-            mean_loss = loss.detach().to(at_least_float32)
-            continue
-        precision.backward(loss * share)
-        part = loss.detach().to(at_least_float32) * share
+        part = loss.detach().to(at_least_float32)
+        part = part if share == 1 else part * share
         mean_loss = part if mean_loss is None else mean_loss + part
-    if mean_loss is None:
-        return torch.zeros((), device=device)
-    return mean_loss
+    return torch.zeros((), device=device) if mean_loss is None else mean_loss
 
 
 def clip_gradients(
