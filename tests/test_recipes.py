@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from lrcourse import recipes
+from lrcourse.models import ArticleCNN
 from lrcourse.recipes import ARTICLE, FAST, Recipe, check_points, collapsed, timed_train, train
-from lrcourse.train import DivergenceWarning
+from lrcourse.seeding import seed_everything
+from lrcourse.train import DivergenceWarning, evaluate
 
 
 @pytest.fixture
@@ -82,6 +84,34 @@ def test_pieces_equal_one_run(tiny):
     assert [c[0] for c in pieces.checks] == [2, 4, 6]
     # the last check is the end of the budget, the same model that train() tested last
     assert pieces.final == pytest.approx(whole.val[-1]["accuracy"])
+
+
+def test_a_channels_last_copy_of_the_seeds_network_trains_the_same_run(tiny):
+    """timed_train(model=) with the seed's network stored channels-last matches the default path."""
+    r = Recipe("sgd", 0.05, batch_size=16, epochs=2, schedule="one_cycle", momentum=0.9, nesterov=True)
+    default = timed_train(r, *tiny, eval_every=2, seed=3)
+    seed_everything(3)
+    model = ArticleCNN().to(memory_format=torch.channels_last)
+    last = timed_train(r, *tiny, eval_every=2, seed=3, model=model)
+    assert last.history.lr == pytest.approx(default.history.lr, rel=1e-12)
+    assert last.history.loss == pytest.approx(default.history.loss, rel=1e-5)
+    assert [c[:2] for c in last.checks] == [c[:2] for c in default.checks]
+    assert [c[2] for c in last.checks] == pytest.approx([c[2] for c in default.checks])
+    # the model given is the one trained, and it keeps its layout
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert last.final == pytest.approx(evaluate(model, torch.nn.functional.cross_entropy, tiny[1])["accuracy"])
+
+
+def test_testing_on_a_channels_last_copy_leaves_the_model_and_its_accuracy_alone(tiny):
+    """timed_train tests a channels-last copy: the accuracy is the model's own, its layout unchanged."""
+    seed_everything(5)
+    model = ArticleCNN()
+    before = [p.detach().clone() for p in model.parameters()]
+    run = timed_train(ARTICLE.with_(epochs=1, batch_size=16), *tiny, eval_every=3, seed=5, model=model)
+    assert all(p.is_contiguous() for p in model.parameters())
+    assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), before))  # trained in place
+    assert run.final == pytest.approx(evaluate(model, torch.nn.functional.cross_entropy, tiny[1])["accuracy"])
+    assert recipes.channels_last(model) is not model
 
 
 def test_the_budget_is_trained_out_and_the_clock_counts_training_only(tiny):
