@@ -27,27 +27,27 @@ from pathlib import Path
 from jupyter_cache import get_cache
 from jupyter_cache.executors.basic import ExecutionWorkerLocalMProc, ProcessData
 
-# Seconds each chapter took in full mode (two at a time, fresh clone at c4e20ff, 2026-12-07). Only the order matters:
-# a chapter that ran before in this cache is ordered by the time it took then instead.
+# Seconds each chapter took in full mode (two at a time, fresh clone at 1533165, 2026-12-07, machine quiet).
+# Only the order matters: a chapter that ran before in this cache is ordered by the time it took then instead.
 EXPECTED_SECONDS = {
-    "practice/mnist": 308,
-    "today/muon": 231,
-    "dynamic/warmup": 155,
-    "foundations/fixed_rate": 99,
-    "dynamic/decay": 96,
-    "practice/time_series": 93,
-    "today/edge_of_stability": 91,
-    "dynamic/custom_schedules": 88,
-    "dynamic/restarts_cycles": 85,
-    "adaptive/side_by_side": 83,
-    "practice/text": 79,
-    "today/rate_transfer": 76,
-    "dynamic/clipping": 72,
-    "foundations/minibatch": 70,
-    "today/horizons": 68,
-    "dynamic/range_test": 64,
-    "scale/large_batch": 57,
-    "practice/recommender": 45,
+    "practice/mnist": 232,
+    "today/muon": 191,
+    "today/edge_of_stability": 81,
+    "dynamic/warmup": 77,
+    "dynamic/custom_schedules": 77,
+    "dynamic/restarts_cycles": 76,
+    "dynamic/decay": 76,
+    "practice/text": 66,
+    "foundations/minibatch": 62,
+    "adaptive/side_by_side": 62,
+    "today/horizons": 61,
+    "foundations/fixed_rate": 61,
+    "today/rate_transfer": 54,
+    "dynamic/range_test": 50,
+    "practice/time_series": 47,
+    "dynamic/clipping": 47,
+    "scale/large_batch": 46,
+    "practice/recommender": 42,
 }
 UNKNOWN_SECONDS = 30  # a chapter not listed above: most take well under a minute
 
